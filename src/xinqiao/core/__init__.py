@@ -1,0 +1,1 @@
+"""Shared core of xinqiao: models, audit, crypto and validation helpers used across apps."""

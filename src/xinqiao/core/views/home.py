@@ -1,0 +1,49 @@
+"""The home page per role: who you are, where, and what you may do here."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from xinqiao.core.roles import role_labels
+
+# What a permission lets a user do, and where. Later apps append to this list.
+CAPABILITIES: list[tuple[str, str, str]] = [
+    ("core.view_person", "core:person_list", _("Look up persons in your region (masked)")),
+    ("core.add_person", "core:person_create", _("Register a person")),
+    ("core.unmask_person", "core:person_list", _("Reveal identity and contact details, stating a purpose (audited)")),
+    ("core.export_person", "core:person_export", _("Export the persons of your region to Excel (audited)")),
+    ("core.view_organisation", "core:organisation_list", _("Browse organisations")),
+    ("core.view_auditevent", "core:audit_list", _("Read the audit log of your region")),
+    ("core.view_region", "core:region_browser", _("Browse regions")),
+]
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Organisation, region, roles, and the actions the user's permissions allow."""
+    user = request.user
+    capabilities = [(reverse(url), label) for perm, url, label in CAPABILITIES if user.has_perm(perm)]
+    if user.is_staff:
+        capabilities.append((reverse("admin:index"), _("Administration")))
+    region = user.region  # type: ignore[union-attr]
+    return render(
+        request,
+        "core/home.html",
+        {
+            "region_name": region.full_name() if region else "",
+            "roles": role_labels(user.role_codes),  # type: ignore[union-attr]
+            "capabilities": capabilities,
+        },
+    )
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and database reachability for the load balancer (no personal data)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok", "database": connection.vendor})
