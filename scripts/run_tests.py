@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Run the suite on SQLite, then on PostgreSQL when one is reachable; say what ran and what not.
+
+Each database gets two pytest passes: the ordinary tests (each inside a rolled-back transaction)
+and the ``flushes`` tests (browser tests and others that need real commits; they empty the tables).
+PostgreSQL: ``DATABASE_URL`` if it names one, else the local server on 127.0.0.1:5432 (user
+postgres) if it answers. Browser tests need Debian's chromium at ``XINQIAO_CHROMIUM`` (default
+/usr/bin/chromium). ``XINQIAO_REQUIRE_POSTGRES=1`` / ``XINQIAO_REQUIRE_BROWSER=1`` (set by .ci/run)
+turn a skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+LOCAL_PG = "postgres://postgres@127.0.0.1:5432/xinqiao"
+
+
+def postgres_url() -> tuple[str | None, str]:
+    """A reachable PostgreSQL URL, or None and the reason."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url and not url.startswith(("postgres://", "postgresql://")):
+        url = ""
+    candidate = url or LOCAL_PG
+    try:
+        import psycopg
+
+        base = candidate.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(base, connect_timeout=3):
+            pass
+    except Exception as exc:  # noqa: BLE001  (any failure means: not reachable)
+        return None, f"PostgreSQL not reachable at {candidate.split('@')[-1]} ({type(exc).__name__}: {str(exc).strip()[:120]})"
+    return candidate, ""
+
+
+def browser_status() -> tuple[bool, str]:
+    """Whether Debian's chromium is there for the browser tests."""
+    path = os.environ.get("XINQIAO_CHROMIUM", "/usr/bin/chromium")
+    if Path(path).exists() or shutil.which(path):
+        return True, ""
+    return False, f"no Chromium at {path} (install Debian's 'chromium' package)"
+
+
+def pytest_pass(env: dict[str, str], marker: str, label: str) -> int:
+    cmd = [PYTHON, "-m", "pytest", "-m", marker, "-p", "no:cacheprovider"]
+    print(f"\n=== {label}: pytest -m '{marker}' ===", flush=True)
+    code = subprocess.call(cmd, cwd=ROOT, env=env)
+    return 0 if code == 5 else code  # 5 = nothing collected for this marker
+
+
+def main() -> int:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["XINQIAO_ENV"] = "test"
+    has_browser, browser_reason = browser_status()
+    if not has_browser:
+        env["XINQIAO_SKIP_BROWSER_REASON"] = browser_reason
+    ran: list[str] = []
+    skipped: list[str] = []
+    failures = 0
+
+    failures += pytest_pass(env, "not flushes", "SQLite")
+    failures += pytest_pass(env, "flushes", "SQLite (flushing and browser tests)")
+    ran.append("SQLite")
+
+    pg, pg_reason = postgres_url()
+    if pg:
+        pg_env = {**env, "DATABASE_URL": pg}
+        failures += pytest_pass(pg_env, "not flushes", "PostgreSQL")
+        failures += pytest_pass(pg_env, "flushes", "PostgreSQL (flushing and browser tests)")
+        ran.append("PostgreSQL")
+    else:
+        skipped.append(f"PostgreSQL pass skipped: {pg_reason}")
+    if not has_browser:
+        skipped.append(f"browser tests skipped: {browser_reason}")
+
+    print("\n=== summary ===")
+    print(f"databases: {', '.join(ran)}")
+    for line in skipped:
+        print(line)
+    if os.environ.get("XINQIAO_REQUIRE_POSTGRES") == "1" and "PostgreSQL" not in ran:
+        print("FAIL: XINQIAO_REQUIRE_POSTGRES=1 but the PostgreSQL pass was skipped")
+        failures += 1
+    if os.environ.get("XINQIAO_REQUIRE_BROWSER") == "1" and not has_browser:
+        print("FAIL: XINQIAO_REQUIRE_BROWSER=1 but the browser tests were skipped")
+        failures += 1
+    print("result:", "FAILED" if failures else "passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The xinqiao test suite; mirrors src/xinqiao/."""
