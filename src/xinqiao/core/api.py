@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Header, Router
+from ninja import Header, Router, Status
 from ninja.security import django_auth
 
 from xinqiao.core import audit, services
@@ -67,7 +67,7 @@ def organisation_list(request: HttpRequest, type: str = "", region: str = "", li
     if type in OrgType.values:
         qs = qs.filter(org_type=type)
     if region.isdigit():
-        qs = qs.filter(region_id__startswith=region)
+        qs = qs.filter(region__code__startswith=region)
     return [_org_out(o) for o in qs[: max(1, min(limit, 1000))]]
 
 
@@ -124,7 +124,7 @@ def person_detail(request: HttpRequest, person_id: int) -> dict[str, Any]:
 @router.post("/persons", response={201: PersonSchema}, auth=django_auth, tags=["persons"], url_name="person_create")
 def person_create(
     request: HttpRequest, payload: PersonCreateSchema, idempotency_key: str = Header(..., alias="Idempotency-Key")
-) -> tuple[int, Any]:
+) -> Status:
     """Register a person; a retry with the same ``Idempotency-Key`` is stored once."""
     if not request.user.has_perm("core.add_person"):
         raise PermissionDenied
@@ -135,7 +135,7 @@ def person_create(
         return 201, _person_out(request.user, person)
 
     status, out, _replayed = run_once(request.user, "persons.create", idempotency_key[:128], body, create)
-    return status, out
+    return Status(status, out)
 
 
 @router.post("/persons/{person_id}/unmask", response=PersonSchema, auth=django_auth, tags=["persons"],

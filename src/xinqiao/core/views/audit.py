@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -22,10 +22,11 @@ def scoped_audit_events(user):  # type: ignore[no-untyped-def]
         return qs if user.is_superuser else qs.none()
     from xinqiao.core.models import User
 
-    local_actors = User.objects.filter(region_id__startswith=user.region_id).values("id")
+    local_actors = User.objects.filter(region__code__startswith=user.region_id).values("id")
     return qs.filter(Q(region_code__startswith=user.region_id) | Q(actor_id__in=local_actors))
 
 
+@login_required
 @permission_required("core.view_auditevent", raise_exception=True)
 def audit_list(request: HttpRequest) -> HttpResponse:
     """Audit events, newest first, with filters."""

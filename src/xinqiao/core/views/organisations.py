@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from xinqiao.core.models import Organisation, OrgType
 
 
+@login_required
 @permission_required("core.view_organisation", raise_exception=True)
 def organisation_list(request: HttpRequest) -> HttpResponse:
     """Organisations, filterable by type and region code prefix."""
@@ -19,12 +20,13 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
     if org_type in OrgType.values:
         qs = qs.filter(org_type=org_type)
     if region.isdigit():
-        qs = qs.filter(region_id__startswith=region)
+        qs = qs.filter(region__code__startswith=region)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "core/organisation_list.html",
                   {"page": page, "types": OrgType.choices, "type": org_type, "region": region})
 
 
+@login_required
 @permission_required("core.view_organisation", raise_exception=True)
 def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One organisation with its sub-organisations."""

@@ -1,0 +1,1 @@
+"""Security tests: the permission matrix over every route."""
