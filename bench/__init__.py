@@ -1,0 +1,1 @@
+"""Benchmarks: each prints one JSON line of measured figures; run with `python -m bench.<name>`."""
