@@ -12,6 +12,7 @@ admin.site.site_title = "心桥 xinqiao"
 urlpatterns = [
     path("", include("xinqiao.core.urls")),
     path("api/v1/", api.urls),
+    path("fhir/", include("xinqiao.fhir.urls")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),
 ]

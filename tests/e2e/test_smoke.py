@@ -49,10 +49,9 @@ def sign_in(page: Any, base_url: str, username: str, password: str) -> None:
 
 def test_community_doctor_on_a_phone(live_server: Any, new_page: Any, cast: dict, towns: list,
                                      results_dir: Any) -> None:
+    from tests.factories import PASSWORD, OrganisationFactory, PersonFactory
     from xinqiao.core.models import AuditAction, AuditEvent, Person
     from xinqiao.core.roles import all_roles
-
-    from tests.factories import PASSWORD, OrganisationFactory, PersonFactory
 
     town_a, town_b = towns
     doctor = cast["community_doctor_a"]

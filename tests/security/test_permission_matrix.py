@@ -129,6 +129,9 @@ MATRIX: dict[str, Route] = {
     "api-1:person_unmask": Route(record(PERSON_VIEWERS, capable=PERSON_UNMASKERS), anon=401, method="post",
                                  kwargs=person_kwargs("person_id"), per_scope=True, json=True,
                                  data=lambda ctx, u, s: {"purpose": "矩阵测试：核对身份"}),
+    "fhir:metadata": Route(by_role(EVERYONE, 200, 200), anon=200),
+    "fhir:patient_read": Route(record(PERSON_VIEWERS), anon=401, kwargs=person_kwargs("pk"), per_scope=True),
+    "fhir:patient_search": Route(by_role(EVERYONE, 400, 400), anon=401),
     # The Django admin: declared individually where personal data is shown; the rest by ADMIN_RULE.
     "admin:index": Route(by_role(STAFF, 200, 302), anon=302),
     "admin:core_person_changelist": Route(by_role(STAFF, 200, 302), anon=302),

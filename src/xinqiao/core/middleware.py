@@ -17,6 +17,8 @@ from xinqiao.core.request_context import RequestInfo, client_address, reset_requ
 from xinqiao.core.roles import requires_two_factor
 
 Handler = Callable[[HttpRequest], HttpResponse]
+# Machine clients get JSON answers instead of redirects to HTML pages.
+MACHINE_PREFIXES = ("/api/", "/fhir/")
 
 
 class RequestContextMiddleware:
@@ -52,7 +54,7 @@ class IdleTimeoutMiddleware:
             last = request.session.get(self.SESSION_KEY)
             if last is not None and now - float(last) > settings.XINQIAO_IDLE_MINUTES * 60:
                 logout(request)
-                if request.path.startswith("/api/"):
+                if request.path.startswith(MACHINE_PREFIXES):
                     return JsonResponse({"detail": _("Your session expired after inactivity.")}, status=401)
                 messages.info(request, _("You were signed out after %(minutes)d minutes without activity.")
                               % {"minutes": settings.XINQIAO_IDLE_MINUTES})
@@ -80,7 +82,7 @@ class TwoFactorRequiredMiddleware:
             and requires_two_factor(user)
             and not request.path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)
         ):
-            if request.path.startswith("/api/"):
+            if request.path.startswith(MACHINE_PREFIXES):
                 return JsonResponse({"detail": _("Two-factor verification is required.")}, status=403)
             return redirect("core:two_factor")
         return self.get_response(request)

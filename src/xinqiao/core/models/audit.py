@@ -44,6 +44,16 @@ class AuditAppendOnlyError(Exception):
     """Raised on any attempt to change or delete an audit event."""
 
 
+class AuditEventQuerySet(models.QuerySet):
+    """Bulk ``update()``/``delete()`` bypass ``Model.save``/``delete``: refuse them too."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AuditAppendOnlyError("audit events cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditAppendOnlyError("audit events cannot be deleted")
+
+
 class AuditEvent(models.Model):
     """One audited act: who, when, from where, what, why."""
 
@@ -61,6 +71,8 @@ class AuditEvent(models.Model):
     detail = models.JSONField(_("detail"), default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("audit event")
