@@ -131,7 +131,8 @@ MATRIX: dict[str, Route] = {
                                  data=lambda ctx, u, s: {"purpose": "矩阵测试：核对身份"}),
     "fhir:metadata": Route(by_role(EVERYONE, 200, 200), anon=200),
     "fhir:patient_read": Route(record(PERSON_VIEWERS), anon=401, kwargs=person_kwargs("pk"), per_scope=True),
-    "fhir:patient_search": Route(by_role(EVERYONE, 400, 400), anon=401),
+    # Without an identifier: viewers are told it is missing; others get an empty Bundle (nothing to see).
+    "fhir:patient_search": Route(by_role(PERSON_VIEWERS, 400, 200), anon=401),
     # The Django admin: declared individually where personal data is shown; the rest by ADMIN_RULE.
     "admin:index": Route(by_role(STAFF, 200, 302), anon=302),
     "admin:core_person_changelist": Route(by_role(STAFF, 200, 302), anon=302),
