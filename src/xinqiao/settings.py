@@ -138,6 +138,10 @@ CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # eager in the embedded default: nothing extra must run
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "Asia/Shanghai"
+CELERY_BEAT_SCHEDULE = {
+    "verify-audit-chain": {"task": "core.verify_audit_chain", "schedule": 24 * 3600},
+    "purge-idempotency-keys": {"task": "core.purge_idempotency_keys", "schedule": 24 * 3600},
+}
 
 # --- Accounts and authentication -----------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
