@@ -34,7 +34,7 @@ def postgres_url() -> tuple[str | None, str]:
         base = candidate.rsplit("/", 1)[0] + "/postgres"
         with psycopg.connect(base, connect_timeout=3):
             pass
-    except Exception as exc:  # noqa: BLE001  (any failure means: not reachable)
+    except Exception as exc:
         return None, f"PostgreSQL not reachable at {candidate.split('@')[-1]} ({type(exc).__name__}: {str(exc).strip()[:120]})"
     return candidate, ""
 

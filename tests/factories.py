@@ -53,7 +53,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         self.save()
 
 
-_rng = random.Random(7)  # noqa: S311
+_rng = random.Random(7)
 
 
 def _id_number(town: Region) -> str:

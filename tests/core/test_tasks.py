@@ -22,7 +22,7 @@ def _redis_up() -> bool:
         import redis
 
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
     return True
 

@@ -248,7 +248,7 @@ def test_admin_routes_refuse_non_staff(ctx: dict[str, Any], client: Any) -> None
         client.logout()
         if client.get(url).status_code == 200:
             leaks.append(("anonymous", name, url))
-        for user in non_staff[:4] + ["grid_worker_a", "no_role"]:
+        for user in [*non_staff[:4], "grid_worker_a", "no_role"]:
             login_verified(client, ctx["cast"][user])
             if client.get(url).status_code == 200:
                 leaks.append((user, name, url))

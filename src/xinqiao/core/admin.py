@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from xinqiao.core import audit
 from xinqiao.core.masks import present
-from xinqiao.core.request_context import current_request_info
 from xinqiao.core.models import AuditAction, AuditEvent, Organisation, Person, Region, User
+from xinqiao.core.request_context import current_request_info
 
 
 @admin.register(Region)
@@ -64,7 +64,7 @@ class ScopedReadOnlyAdmin(admin.ModelAdmin):
     """Base for personal data in the admin: ``restrict`` scoping, no edits here."""
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return self.model._default_manager.restrict(request.user).select_related("region")  # type: ignore[attr-defined]
+        return self.model._default_manager.restrict(request.user).select_related("region")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -141,7 +141,7 @@ def build_accounts(rng: random.Random, townships: list[Region], orgs: dict[str, 
             user.set_password(password)
             user.save()
             user.groups.set([groups[role]])
-            accounts.append((username, password, role, region.code))
+            accounts.append((username, password, role, region.code if region else ""))
     regulator_p, _created = User.objects.get_or_create(username="regulator_province")
     regulator_p.region = Region.objects.get(code=DEMO_PROVINCE)
     regulator_p.organisation = orgs["prov_commission"]

@@ -25,7 +25,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def person_export_columns(user: Any) -> list[tuple[str, str]]:
     """(field, header) of the personal-data columns this user may see, in model order."""
     return [
-        (field, str(Person._meta.get_field(field).verbose_name))
+        (field, str(Person._meta.get_field(field).verbose_name))  # type: ignore[union-attr]
         for field, category in Person.PII_FIELDS.items()
         if visibility(user, category) != Visibility.HIDDEN
     ]

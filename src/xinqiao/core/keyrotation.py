@@ -27,12 +27,18 @@ def encrypted_columns() -> Iterator[tuple[type[models.Model], list[str]]]:
             yield model, names
 
 
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return str(field.column)
+
+
 def stale_filter(model: type[models.Model], names: list[str], active: str) -> Q:
     """Rows with any encrypted column not under the active key (raw column, no decryption)."""
     prefix = f"{crypto.VERSION}.{active}."
     cond = Q()
     for name in names:
-        column = model._meta.get_field(name).column
+        column = _column(model, name)
         cond |= Q(**{f"{column}_raw__gt": ""}) & ~Q(**{f"{column}_raw__startswith": prefix})
     return cond
 
@@ -45,7 +51,7 @@ def rotate(batch_size: int = 500) -> dict[str, int]:
     done: dict[str, int] = {}
     for model, names in encrypted_columns():
         manager: Any = model._base_manager
-        raw = {f"{model._meta.get_field(n).column}_raw": Cast(n, models.CharField()) for n in names}
+        raw = {f"{_column(model, n)}_raw": Cast(n, models.CharField()) for n in names}
         stale_ids = list(manager.alias(**raw).filter(stale_filter(model, names, active)).values_list("pk", flat=True))
         count = 0
         for start in range(0, len(stale_ids), batch_size):

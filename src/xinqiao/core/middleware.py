@@ -78,7 +78,7 @@ class TwoFactorRequiredMiddleware:
         if (
             settings.XINQIAO_2FA_FORCED
             and user.is_authenticated
-            and not user.is_verified()  # type: ignore[union-attr]
+            and not user.is_verified()  # type: ignore[attr-defined]
             and requires_two_factor(user)
             and not request.path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)
         ):

@@ -36,12 +36,12 @@ def region_filter(user: User) -> dict[str, str] | None:
     Only a superuser without a region is unrestricted; a user without a region (and not a
     superuser) sees nothing, which ``restrict`` enforces.
     """
-    if user.region_id is None:  # type: ignore[attr-defined]
+    if user.region_id is None:
         return None
     from xinqiao.core.models.region import SCOPE_COLUMN
     from xinqiao.core.regions_data import level_of
 
-    code: str = user.region_id  # type: ignore[attr-defined]
+    code: str = user.region_id
     return {SCOPE_COLUMN[level_of(code)]: code}
 
 
@@ -54,7 +54,7 @@ class ScopedQuerySet(models.QuerySet[M]):
             return self.none()
         if not user.has_perm(permission_for(self.model, action)):
             return self.none()
-        where = region_filter(user)  # type: ignore[arg-type]
+        where = region_filter(user)
         if where is None:
             if not user.is_superuser:
                 return self.none()

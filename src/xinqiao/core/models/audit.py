@@ -121,3 +121,6 @@ class AuditChainHead(models.Model):
     class Meta:
         verbose_name = _("audit chain head")
         default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.length} events, last {self.last_hash[:12]}"

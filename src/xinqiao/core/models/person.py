@@ -92,4 +92,4 @@ class Person(InRegion):
 
     def save(self, *args: object, **kwargs: object) -> None:
         self.id_number_index = self.id_index_for(self.id_type, self.id_number) if self.id_number else ""
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)

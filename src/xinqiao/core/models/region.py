@@ -118,7 +118,7 @@ class InRegion(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        region_id: str | None = self.region_id  # type: ignore[attr-defined]
+        region_id: str | None = self.region_id
         if region_id and level_of(region_id) < self.required_region_level:
             raise ValidationError(
                 {"region": _("Choose a region at %(level)s level or below.")
@@ -126,7 +126,7 @@ class InRegion(models.Model):
             )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        for column, value in self.region_columns(self.region_id).items():  # type: ignore[attr-defined]
+        for column, value in self.region_columns(self.region_id).items():
             setattr(self, column, value)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "region" in update_fields:

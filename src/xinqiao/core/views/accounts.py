@@ -69,7 +69,7 @@ def _two_factor_setup(request: HttpRequest) -> HttpResponse:
             with transaction.atomic():
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
-                audit.record(AuditAction.TWO_FACTOR, object_type="core.user", object_id=user.pk,
+                audit.record(AuditAction.TWO_FACTOR, object_type="core.user", object_id=str(user.pk),
                              detail={"event": "totp_confirmed"})
             otp_login(request, device)
             messages.success(request, _("Two-factor sign-in is now set up."))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -15,7 +16,7 @@ from xinqiao.core.forms import AuditFilterForm
 from xinqiao.core.models import AuditEvent
 
 
-def scoped_audit_events(user):  # type: ignore[no-untyped-def]
+def scoped_audit_events(user: Any) -> QuerySet[AuditEvent]:
     """Events about records in the user's region, or by actors of it (superusers: all)."""
     qs = AuditEvent.objects.all()
     if user.region_id is None:

@@ -8,11 +8,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from xinqiao.core.roles import role_labels
 
 # What a permission lets a user do, and where. Later apps append to this list.
-CAPABILITIES: list[tuple[str, str, str]] = [
+CAPABILITIES: list[tuple[str, str, StrOrPromise]] = [
     ("core.view_person", "core:person_list", _("Look up persons in your region (masked)")),
     ("core.add_person", "core:person_create", _("Register a person")),
     ("core.unmask_person", "core:person_list", _("Reveal identity and contact details, stating a purpose (audited)")),
@@ -27,7 +28,7 @@ CAPABILITIES: list[tuple[str, str, str]] = [
 def home(request: HttpRequest) -> HttpResponse:
     """Organisation, region, roles, and the actions the user's permissions allow."""
     user = request.user
-    capabilities = [(reverse(url), label) for perm, url, label in CAPABILITIES if user.has_perm(perm)]
+    capabilities: list[tuple[str, StrOrPromise]] = [(reverse(url), label) for perm, url, label in CAPABILITIES if user.has_perm(perm)]
     if user.is_staff:
         capabilities.append((reverse("admin:index"), _("Administration")))
     region = user.region  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ from xinqiao.core.regions import search_regions
 
 def _children_with_counts(parent: Region | None) -> list[Region]:
     children = Region.objects.filter(parent=parent).annotate(n_children=Count("children")).order_by("code")
-    rows = list(children)
+    rows: list[Region] = list(children)
     if rows:
         # One GROUP BY on the denormalised column of the children's level.
         column = rows[0].scope_column

@@ -17,7 +17,7 @@ from xinqiao.core import idcard
 
 class Command(BaseCommand):
     help = "Validate an identity document number and print the result as JSON."
-    requires_system_checks: list[str] = []  # noqa: RUF012
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("number")
