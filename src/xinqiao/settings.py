@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "xinqiao.core",
+    "xinqiao.screening",
     "xinqiao.fhir",
 ]
 

@@ -90,7 +90,6 @@ def test_masked_name_keeps_only_the_first_character(value: str) -> None:
 def test_masked_mobile_hides_the_middle_four(value: str) -> None:
     masked = mask_phone(value)
     assert masked == value[:3] + "****" + value[-4:]
-    assert value[3:7] not in masked[:7] or value[3:7] == "****"
 
 
 @given(st.dates())

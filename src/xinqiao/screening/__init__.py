@@ -1,0 +1,1 @@
+"""Psychological screening: instruments as data, the scoring engine, campaigns, public self-screening."""
