@@ -42,7 +42,7 @@ if PRODUCTION:
         raise ImproperlyConfigured("XINQIAO_FIELD_KEYS must be set in production (personal data is encrypted)")
     if set(XINQIAO_FIELD_KEYS.values()) & set(parse_key_ring("demo", DEMO_FIELD_KEYS).values()):
         raise ImproperlyConfigured("XINQIAO_FIELD_KEYS contains the public demo key; generate your own")
-    if not XINQIAO_BLIND_INDEX_KEY or _blind_key_raw == DEMO_BLIND_INDEX_KEY:
+    if not XINQIAO_BLIND_INDEX_KEY or XINQIAO_BLIND_INDEX_KEY == parse_key_ring("demo", f"b:{DEMO_BLIND_INDEX_KEY}")["b"]:
         raise ImproperlyConfigured("XINQIAO_BLIND_INDEX_KEY must be set to a private 32-byte key in production")
 if not XINQIAO_FIELD_KEYS or not XINQIAO_BLIND_INDEX_KEY:
     raise ImproperlyConfigured("XINQIAO_FIELD_KEYS and XINQIAO_BLIND_INDEX_KEY must not be empty")
@@ -172,6 +172,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "core/locked_out.html"
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = env_int("XINQIAO_PROXY_COUNT", 0, minimum=0)
+# Trust X-Forwarded-For only behind a known number of proxies; otherwise a client could forge it.
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
 
 # Two-factor: forced for every role that sees identifiable personal data; offered only in the demo.
 XINQIAO_2FA_FORCED = env_bool("XINQIAO_2FA_FORCED", default=XINQIAO_ENV != "demo")
@@ -238,7 +242,6 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # --- Platform knobs ------------------------------------------------------------------------------
 XINQIAO_SITE_NAME = _("xinqiao mental-health service platform")
-XINQIAO_AUDIT_VIEWS = True  # every view of a personal record is audited (DOMAIN.md §7)
 
 LOGGING = {
     "version": 1,

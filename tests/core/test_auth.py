@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import runpy
 import time
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -240,6 +241,17 @@ def test_two_factor_with_confirmed_device_is_the_verify_form(client: Client, cas
     device.save()
     ok = client.post(f"{TWO_FACTOR}?next=/persons/", {"token": current_token(device)})
     assert ok.status_code == 302 and ok.url == "/persons/"
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/x", "http://testserver.evil/"])
+def test_two_factor_verify_does_not_redirect_off_site(client: Client, cast, next_url: str) -> None:  # type: ignore[no-untyped-def]
+    user = cast["community_doctor_a"]
+    device = otp_device(user, confirmed=True)
+    client.force_login(user)
+    resp = client.post(TWO_FACTOR + "?" + urlencode({"next": next_url}), {"token": current_token(device)})
+    assert resp.status_code == 302
+    assert resp.url == reverse("core:home")
     assert client.get("/").status_code == 200
 
 

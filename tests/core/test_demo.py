@@ -53,14 +53,14 @@ def test_demo_is_deterministic(demo_twice) -> None:  # type: ignore[no-untyped-d
 
 
 def test_demo_rerun_adds_no_duplicates(demo_twice) -> None:  # type: ignore[no-untyped-def]
-    _first, _second, after_first, after_second, first_text, second_text = demo_twice
+    first, _second, after_first, after_second, first_text, second_text = demo_twice
     assert after_first == after_second
     n_orgs, n_persons, n_users = after_second
     assert n_persons > 0 and n_orgs > 0
     names = list(Organisation.objects.values_list("region_id", "name"))
     assert len(names) == len(set(names))
     assert "new persons" in first_text and " 0 new persons" in second_text
-    assert n_users == len(_first)
+    assert n_users == len(first)
 
 
 def test_demo_persons_are_valid_and_in_the_demo_townships(demo_twice) -> None:  # type: ignore[no-untyped-def]

@@ -258,6 +258,16 @@ def test_export_empty_scope_has_header_only(client: Client, cast) -> None:  # ty
     assert AuditEvent.objects.get(action=AuditAction.EXPORT).detail["count"] == 0
 
 
+def test_export_leaves_unknown_values_empty(client: Client, cast, towns) -> None:  # type: ignore[no-untyped-def]
+    person = PersonFactory(region=towns[0], id_number="", birth_date=None, phone="", address="")
+    login_verified(client, cast["community_doctor_a"])
+    rows = sheet_rows(client.get("/persons/export.xlsx", HTTP_ACCEPT_LANGUAGE="en").content)
+    row = dict(zip(EN_HEADERS, rows[1], strict=True))
+    assert row["record id"] == person.pk
+    for column in ("ID number", "date of birth", "phone", "address"):
+        assert row[column] in (None, ""), (column, row[column])
+
+
 @pytest.mark.parametrize("role", ["grid_worker_a", "police_a", "regulator"])
 def test_export_without_permission_is_403(client: Client, cast, people, role: str) -> None:  # type: ignore[no-untyped-def]
     login_verified(client, cast[role])

@@ -54,6 +54,17 @@ def chromium_missing_reason() -> str | None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the browser tests up front (before any database set-up) when Chromium is missing."""
+    reason = chromium_missing_reason()
+    if reason is None:
+        return
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if item.get_closest_marker("e2e") and here in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
 @pytest.fixture(scope="session")
 def chromium_browser() -> Iterator[Any]:
     """One headless Chromium for the session (skips the test when the binary is missing)."""

@@ -80,3 +80,13 @@ def test_anonymous_gets_401_outcome(client: Any, people: dict[str, Any]) -> None
     resp = client.get(f"/fhir/Patient/{people['a'].pk}")
     assert resp.status_code == 401
     assert resp.json()["resourceType"] == "OperationOutcome"
+
+
+def test_post_search_keeps_the_number_out_of_the_url(cast: dict[str, Any], people: dict[str, Any]) -> None:
+    a = people["a"]
+    doctor = verified_client(cast["community_doctor_a"])
+    resp = doctor.post("/fhir/Patient/_search", {"identifier": f"{id_system('resident_id')}|{a.id_number}"})
+    assert resp.status_code == 200
+    assert [e["resource"]["id"] for e in resp.json()["entry"]] == [str(a.pk)]
+    police = verified_client(cast["police_b"])  # township B: the A person is out of scope
+    assert police.post("/fhir/Patient/_search", {"identifier": f"{id_system('resident_id')}|{a.id_number}"}).json()["total"] == 0

@@ -133,6 +133,8 @@ MATRIX: dict[str, Route] = {
     "fhir:patient_read": Route(record(PERSON_VIEWERS), anon=401, kwargs=person_kwargs("pk"), per_scope=True),
     # Without an identifier: viewers are told it is missing; others get an empty Bundle (nothing to see).
     "fhir:patient_search": Route(by_role(PERSON_VIEWERS, 400, 200), anon=401),
+    "fhir:patient_search_post": Route(by_role(PERSON_VIEWERS, 200, 200), anon=401, method="post",
+                                      data=lambda ctx, u, s: {"identifier": ctx["identifier"]}),
     # The Django admin: declared individually where personal data is shown; the rest by ADMIN_RULE.
     "admin:index": Route(by_role(STAFF, 200, 302), anon=302),
     "admin:core_person_changelist": Route(by_role(STAFF, 200, 302), anon=302),
@@ -189,7 +191,10 @@ def ctx(db: Any) -> dict[str, Any]:
         "out": PersonFactory(region=beijing),
     }
     org = Organisation.objects.create(name="矩阵测试机构", org_type=OrgType.POLICE_STATION, region=town_a)
-    return {"cast": cast, "persons": persons, "org": org, "town_a": town_a.code}
+    from xinqiao.fhir.resources import id_system
+
+    identifier = f"{id_system('resident_id')}|{persons['in'].id_number}"
+    return {"cast": cast, "persons": persons, "org": org, "town_a": town_a.code, "identifier": identifier}
 
 
 def call(client: Any, route: Route, name: str, ctx: dict[str, Any], user: str, scope: str, n: int) -> int:

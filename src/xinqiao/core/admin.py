@@ -49,7 +49,12 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    """Accounts with their organisation, region and roles (groups)."""
+    """Accounts with their organisation, region and roles (groups).
+
+    A non-superuser administrator manages only accounts inside their own region, may grant
+    roles (groups) but never superuser status or individual permissions, and cannot change their
+    own roles. Every change is written to the audit chain.
+    """
 
     list_display = ("username", "display_name", "organisation", "region", "is_active", "last_login")
     list_select_related = ("organisation", "region")
@@ -58,6 +63,34 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.fieldsets,  # type: ignore[misc]
         (_("Placement"), {"fields": ("display_name", "organisation", "region")}),
     )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        qs = super().get_queryset(request)
+        user: Any = request.user
+        if user.is_superuser:
+            return qs
+        if user.region_id is None:
+            return qs.none()
+        return qs.filter(region__code__startswith=user.region_id, is_superuser=False)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ["is_superuser", "user_permissions", "last_login", "date_joined"]
+            if obj is not None and obj.pk == request.user.pk:
+                fields += ["groups", "is_staff", "is_active", "region"]
+        return fields
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit.record(AuditAction.CHANGE if change else AuditAction.CREATE, obj=obj,
+                     region_code=obj.region_id or "", detail={"via": "admin", "fields": sorted(form.changed_data)})
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if "groups" in form.changed_data:
+            audit.record(AuditAction.CHANGE, obj=form.instance, region_code=form.instance.region_id or "",
+                         detail={"via": "admin", "roles": sorted(g.name for g in form.instance.groups.all())})
 
 
 class ScopedReadOnlyAdmin(admin.ModelAdmin):
@@ -89,17 +122,26 @@ class PersonAdmin(ScopedReadOnlyAdmin):
     """Persons, masked per the administrator's role; opening one is audited as a view."""
 
     list_display = ("id", "masked_name", "id_type", "masked_id_number", "township_code", "created_at")
-    fields = ("id", "masked_name", "id_type", "masked_id_number", "sex", "masked_birth_date", "masked_phone",
+    fields = ("id", "masked_name", "id_type", "masked_id_number", "masked_sex", "masked_birth_date", "masked_phone",
               "masked_address", "region", "created_at")
     readonly_fields = fields
     list_filter = ("id_type",)
     show_full_result_count = False
 
     masked_name = _masked("name", _("name"))
+    masked_sex = _masked("sex", _("sex"))
     masked_id_number = _masked("id_number", _("ID number"))
     masked_birth_date = _masked("birth_date", _("date of birth"))
     masked_phone = _masked("phone", _("phone"))
     masked_address = _masked("address", _("address"))
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        response = super().changelist_view(request, extra_context)
+        rows = getattr(getattr(response, "context_data", None) or {}, "get", lambda k: None)("cl")
+        if rows is not None:
+            audit.record_many(AuditAction.LIST, list(rows.result_list), object_type="core.person",
+                              detail={"via": "admin"})
+        return response
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
         obj = self.get_object(request, object_id)

@@ -17,11 +17,19 @@ class CoreConfig(AppConfig):
 
         from . import signals  # noqa: F401  (login/logout/lockout audit receivers)
 
-        post_migrate.connect(_sync_roles_after_migrate, sender=self)
+        post_migrate.connect(_sync_roles_after_migrate)
 
 
 def _sync_roles_after_migrate(sender: AppConfig, **kwargs: object) -> None:
-    """Roles need the permissions Django creates after migrating, so sync them then."""
+    """Roles need the permissions Django creates after migrating every app, so sync them after the last.
+
+    ``post_migrate`` is sent once per app that has models, in INSTALLED_APPS order; permissions of
+    an app exist only after its own signal, so a role naming a later app's permission must wait.
+    """
+    from django.apps import apps
+
     from .roles import sync_roles
 
-    sync_roles()
+    last = [a for a in apps.get_app_configs() if a.models_module is not None][-1]
+    if sender.label == last.label:
+        sync_roles()

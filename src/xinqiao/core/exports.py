@@ -41,7 +41,7 @@ def build_persons_workbook(user: Any, qs: QuerySet[Person]) -> tuple[bytes, int]
     for person in qs.order_by("id").iterator(chunk_size=2000):
         shown = present(user, person)
         ws.append([person.pk, person.township_code, person.region.name,
-                   *[str(shown.get(f, "")) for f, _h in columns]])
+                   *["" if shown.get(f) is None else str(shown[f]) for f, _h in columns]])
         count += 1
     buffer = BytesIO()
     wb.save(buffer)

@@ -1,7 +1,7 @@
 """Roles as data (``data/roles.json``): codes, labels, permissions, whether 2FA is required.
 
 Each role is an auth group named by its code; ``sync_roles()`` makes the groups and their
-permissions match the file (run by a migration and by ``xinqiao sync-roles``).
+permissions match the file (after every ``migrate``, and by ``xinqiao sync-roles``).
 """
 
 from __future__ import annotations

@@ -93,6 +93,7 @@ def capability_statement(base: str) -> dict[str, Any]:
             "resource": [{
                 "type": "Patient",
                 "interaction": [{"code": "read"}, {"code": "search-type"}],
+                "documentation": "Prefer POST Patient/_search: an identifier in a URL ends up in access logs.",
                 "searchParam": [{"name": "identifier", "type": "token",
                                  "documentation": "system|value, system = urn:xinqiao:id-type:<document type>"}],
             }],

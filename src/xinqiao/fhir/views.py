@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from xinqiao.core import audit, services
 from xinqiao.core.models import AuditAction, Person
@@ -52,14 +52,15 @@ def patient_read(request: HttpRequest, pk: str) -> JsonResponse:
     return _fhir(patient_resource(request.user, person))
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def patient_search(request: HttpRequest) -> JsonResponse:
-    """Patient?identifier=system|value: exact match through the blind index, within scope."""
+    """Patient?identifier=system|value (or POST Patient/_search, which keeps the number out of URLs
+    and access logs): exact match through the blind index, within scope."""
     if not request.user.is_authenticated:
         return _unauthenticated()
     if not request.user.has_perm(permission_for(Person, "view")):
         return _fhir(bundle([], _base(request)))
-    token = request.GET.get("identifier", "")
+    token = (request.POST if request.method == "POST" else request.GET).get("identifier", "")
     system, sep, value = token.rpartition("|")
     if not sep or not system.startswith(ID_SYSTEM_PREFIX) or not value:
         return _fhir(operation_outcome(

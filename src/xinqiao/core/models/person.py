@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from xinqiao.core import crypto
+from xinqiao.core import crypto, idcard
 from xinqiao.core.fields import EncryptedTextField
 from xinqiao.core.scope import ScopedManager
 
@@ -91,5 +91,10 @@ class Person(InRegion):
         return crypto.blind_index(cls.BLIND_INDEX_PURPOSE, f"{id_type}:{normalized_number}")
 
     def save(self, *args: object, **kwargs: object) -> None:
+        if self.id_number:
+            # Every write path indexes the same normalised form (upper-case X, 15→18 digits, no spaces).
+            checked = idcard.validate_document(self.id_type, self.id_number)
+            if checked.valid:
+                self.id_number = checked.normalized
         self.id_number_index = self.id_index_for(self.id_type, self.id_number) if self.id_number else ""
         super().save(*args, **kwargs)

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
@@ -55,7 +56,10 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if confirmed.verify_token(form.cleaned_data["token"]):
             otp_login(request, confirmed)
-            return redirect(request.GET.get("next") or settings.LOGIN_REDIRECT_URL)
+            next_url = request.GET.get("next", "")
+            if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+                next_url = settings.LOGIN_REDIRECT_URL  # never redirect off-site after the second factor
+            return redirect(next_url)
         form.add_error("token", _("The code is wrong or has expired. Enter the current 6-digit code."))
     return render(request, "core/two_factor_verify.html", {"form": form})
 
