@@ -48,8 +48,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def roles(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
         if extracted:
-            sync_roles()
-            self.groups.set(Group.objects.filter(name__in=extracted))
+            groups = list(Group.objects.filter(name__in=extracted))
+            if len(groups) < len(set(extracted)):
+                sync_roles()
+                groups = list(Group.objects.filter(name__in=extracted))
+            self.groups.set(groups)
         self.save()
 
 

@@ -64,7 +64,10 @@ class IdleTimeoutMiddleware:
 
 
 # Paths a signed-in user who still owes the second factor may reach.
-TWO_FACTOR_EXEMPT_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz", "/public/", "/regions/")
+# Public data (division codes, the FHIR capability statement) stays reachable, as for the anonymous.
+TWO_FACTOR_EXEMPT_PREFIXES = (
+    "/accounts/", "/i18n/", "/static/", "/healthz", "/public/", "/regions/", "/api/v1/regions", "/fhir/metadata",
+)
 
 
 class TwoFactorRequiredMiddleware:
