@@ -18,6 +18,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from xinqiao.core.api import router as core_router
 from xinqiao.core.idempotency import IdempotencyConflict
+from xinqiao.screening.api import router as screening_router
 
 api = NinjaAPI(
     title="xinqiao API",
@@ -27,6 +28,7 @@ api = NinjaAPI(
     description="心桥 xinqiao API v1. Personal data is scoped to the caller's region and masked per role.",
 )
 api.add_router("/", core_router)
+api.add_router("/screening", screening_router)
 
 _PYDANTIC_MESSAGES = {
     "missing": lambda e: _("This field is required."),

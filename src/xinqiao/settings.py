@@ -239,6 +239,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- Platform knobs ------------------------------------------------------------------------------
 XINQIAO_SITE_NAME = _("xinqiao mental-health service platform")

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("xinqiao.core.urls")),
     path("api/v1/", api.urls),
     path("fhir/", include("xinqiao.fhir.urls")),
+    path("screening/", include("xinqiao.screening.urls")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from io import StringIO
 
 import pytest
@@ -53,7 +54,7 @@ def test_record_links_each_event_to_the_previous_hash(db) -> None:
     start_hash, start_len = (start.last_hash, start.length) if start else (GENESIS_HASH, 0)
     events = _events(4)
     assert events[0].prev_hash == start_hash
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in itertools.pairwise(events):
         assert after.prev_hash == before.hash
     assert len({e.hash for e in events}) == 4
     for e in events:

@@ -85,7 +85,7 @@ def test_ciphertext_is_bound_to_its_column() -> None:
 
 def test_unknown_key_id_is_refused() -> None:
     token = crypto.encrypt("张三丰", AAD)
-    _v, key_id, payload = token.split(".", 2)
+    _v, _key_id, payload = token.split(".", 2)
     with pytest.raises(crypto.DecryptionError, match="'nosuchkey' is not in XINQIAO_FIELD_KEYS"):
         crypto.decrypt(f"v1.nosuchkey.{payload}", AAD)
 

@@ -49,7 +49,7 @@ def _production_env(**overrides: str | None) -> dict[str, str]:
 
 
 def _setup(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )
@@ -108,7 +108,7 @@ def test_demo_and_test_environments_start_with_the_demo_keys() -> None:
 
 
 def test_check_deploy_passes_with_proper_values() -> None:
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         env=_production_env(), cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )
@@ -147,7 +147,7 @@ def test_env_bool_default_and_error(monkeypatch) -> None:
     assert env_bool("XQ_TEST_BOOL") is False
     assert env_bool("XQ_TEST_BOOL", default=True) is True
     monkeypatch.setenv("XQ_TEST_BOOL", "sure")
-    with pytest.raises(ImproperlyConfigured, match="XQ_TEST_BOOL must be a boolean.*'sure'"):
+    with pytest.raises(ImproperlyConfigured, match=r"XQ_TEST_BOOL must be a boolean.*'sure'"):
         env_bool("XQ_TEST_BOOL")
 
 

@@ -142,7 +142,32 @@ MATRIX: dict[str, Route] = {
         lambda u, s: (200 if s in ("in", "sibling") else 302) if u in STAFF else 302,
         anon=302, kwargs=lambda ctx, s: {"object_id": ctx["persons"][s].pk}, per_scope=True),
     "admin:core_auditevent_changelist": Route(by_role(STAFF, 200, 302), anon=302),
+
+    "api-1:screening_instruments": Route(by_role(EVERYONE, 200, 200), anon=200),
+    # Anyone may submit a completed scale (public self-screening and campaign participants have no
+    # account); the answer is the score of what was sent, nothing of anybody else's.
+    "api-1:screening_responses": Route(by_role(EVERYONE, 201, 201), anon=201, method="post", json=True,
+                                       data=lambda ctx, u, s: {"instrument": "phq2", "answers": [1, 1],
+                                                               "region_code": "440106"}),
 }
+
+
+def _load_route_modules() -> None:
+    """Each app's routes are declared in ``tests/security/routes_<app>.py`` as ``ROUTES``."""
+    import importlib
+    import pkgutil
+
+    import tests.security as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name.startswith("routes_"):
+            module = importlib.import_module(f"tests.security.{info.name}")
+            clash = set(module.ROUTES) & set(MATRIX)
+            assert not clash, f"{info.name} declares routes twice: {clash}"
+            MATRIX.update(module.ROUTES)
+
+
+_load_route_modules()
 
 # Every other admin route: never 200 for a non-staff user or the anonymous (redirect to the admin login).
 ADMIN_PREFIX = "admin/"

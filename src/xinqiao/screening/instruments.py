@@ -15,6 +15,7 @@ shown or exported, e.g. as the FHIR ``ordinalValue``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -361,7 +362,9 @@ class Instrument:
         allowed = set(self.scoring.configurable_cutoffs)
         unknown = sorted(set(minimums) - allowed)
         if unknown:
-            raise ValueError(f"{self.id}: cut-off not configurable: {', '.join(unknown)} (allowed: {sorted(allowed)})")
+            raise ValueError(
+                f"{self.id}: cut-off not configurable: {', '.join(unknown)} (allowed: {sorted(allowed)})"
+            )
         basis = self.scoring.basis_range
         assert basis is not None  # risk-method instruments have no configurable cut-offs
         lo, hi = basis
@@ -413,7 +416,9 @@ class _Ctx:
     def fail(self, where: str, message: str) -> InstrumentError:
         return InstrumentError(self.source, where, message)
 
-    def obj(self, value: Any, where: str, required: Iterable[str], optional: Iterable[str] = ()) -> dict[str, Any]:
+    def obj(
+        self, value: Any, where: str, required: Iterable[str], optional: Iterable[str] = ()
+    ) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(where, "expected an object")
         required = tuple(required)
@@ -535,10 +540,18 @@ def _scoring(ctx: _Ctx, value: Any) -> Scoring:
     data = ctx.obj(
         value,
         w,
-        ("method", "options_per_item", "item_points", "total_range", "standard_score", "band_basis",
-         "configurable_cutoffs", "escalations"),
+        (
+            "method",
+            "options_per_item",
+            "item_points",
+            "total_range",
+            "standard_score",
+            "band_basis",
+            "configurable_cutoffs",
+            "escalations",
+        ),
         ("risk_rules", "provisional", "item_statistics"),
-    )  # fmt: skip
+    )
     method = data["method"]
     if method not in ("sum", "risk"):
         raise ctx.fail(f"{w}.method", "must be 'sum' or 'risk'")
@@ -546,7 +559,10 @@ def _scoring(ctx: _Ctx, value: Any) -> Scoring:
     pts = ctx.array(data["item_points"], f"{w}.item_points")
     if len(pts) != 2:
         raise ctx.fail(f"{w}.item_points", "expected [min, max]")
-    item_points = (ctx.integer(pts[0], f"{w}.item_points[0]", 0), ctx.integer(pts[1], f"{w}.item_points[1]", 0))
+    item_points = (
+        ctx.integer(pts[0], f"{w}.item_points[0]", 0),
+        ctx.integer(pts[1], f"{w}.item_points[1]", 0),
+    )
     if item_points[0] >= item_points[1]:
         raise ctx.fail(f"{w}.item_points", "min must be below max")
     total_range: tuple[int, int] | None = None
@@ -554,7 +570,10 @@ def _scoring(ctx: _Ctx, value: Any) -> Scoring:
         tr = ctx.array(data["total_range"], f"{w}.total_range")
         if len(tr) != 2:
             raise ctx.fail(f"{w}.total_range", "expected [min, max]")
-        total_range = (ctx.integer(tr[0], f"{w}.total_range[0]", 0), ctx.integer(tr[1], f"{w}.total_range[1]", 0))
+        total_range = (
+            ctx.integer(tr[0], f"{w}.total_range[0]", 0),
+            ctx.integer(tr[1], f"{w}.total_range[1]", 0),
+        )
     if (method == "sum") != (total_range is not None):
         raise ctx.fail(f"{w}.total_range", "required for sum scoring, null for risk scoring")
     multiplier: Fraction | None = None
@@ -575,25 +594,40 @@ def _scoring(ctx: _Ctx, value: Any) -> Scoring:
         raise ctx.fail(f"{w}.band_basis", "must be 'total' or 'standard_score'")
     if basis == "standard_score" and multiplier is None:
         raise ctx.fail(f"{w}.band_basis", "standard_score basis needs a standard_score multiplier")
-    cutoffs = tuple(ctx.string(c, f"{w}.configurable_cutoffs[{i}]", _CODE)
-                    for i, c in enumerate(ctx.array(data["configurable_cutoffs"], f"{w}.configurable_cutoffs")))  # fmt: skip
+    cutoffs = tuple(
+        ctx.string(c, f"{w}.configurable_cutoffs[{i}]", _CODE)
+        for i, c in enumerate(ctx.array(data["configurable_cutoffs"], f"{w}.configurable_cutoffs"))
+    )
     escalations = []
     for i, raw in enumerate(ctx.array(data["escalations"], f"{w}.escalations")):
         ew = f"{w}.escalations[{i}]"
         kind = raw.get("kind") if isinstance(raw, dict) else None
         if kind == "any_item_at_most":
             e = ctx.obj(raw, ew, ("kind", "points", "band"))
-            escalations.append(Escalation(kind, ctx.string(e["band"], f"{ew}.band"), points=ctx.integer(e["points"], f"{ew}.points", 0)))
+            escalations.append(
+                Escalation(
+                    kind,
+                    ctx.string(e["band"], f"{ew}.band"),
+                    points=ctx.integer(e["points"], f"{ew}.points", 0),
+                )
+            )
         elif kind == "count_items_at_least":
             e = ctx.obj(raw, ew, ("kind", "points", "more_than", "band"))
-            escalations.append(Escalation(kind, ctx.string(e["band"], f"{ew}.band"),
-                                          points=ctx.integer(e["points"], f"{ew}.points", 0),
-                                          more_than=ctx.integer(e["more_than"], f"{ew}.more_than", 0)))  # fmt: skip
+            escalations.append(
+                Escalation(
+                    kind,
+                    ctx.string(e["band"], f"{ew}.band"),
+                    points=ctx.integer(e["points"], f"{ew}.points", 0),
+                    more_than=ctx.integer(e["more_than"], f"{ew}.more_than", 0),
+                )
+            )
         elif kind == "any_subscale_at_least":
             e = ctx.obj(raw, ew, ("kind", "value", "band"))
             if isinstance(e["value"], bool) or not isinstance(e["value"], int | float):
                 raise ctx.fail(f"{ew}.value", "expected a number")
-            escalations.append(Escalation(kind, ctx.string(e["band"], f"{ew}.band"), value=Fraction(str(e["value"]))))
+            escalations.append(
+                Escalation(kind, ctx.string(e["band"], f"{ew}.band"), value=Fraction(str(e["value"])))
+            )
         else:
             raise ctx.fail(f"{ew}.kind", "unknown escalation kind")
     if escalations and method != "sum":
@@ -610,7 +644,10 @@ def _scoring(ctx: _Ctx, value: Any) -> Scoring:
                 raise ctx.fail(f"{rw}.risk", f"must be one of {list(RISK_LEVELS[1:])}")
             groups = []
             for j, g in enumerate(ctx.array(r["when_yes"], f"{rw}.when_yes")):
-                numbers = tuple(ctx.integer(n, f"{rw}.when_yes[{j}][{k}]", 1) for k, n in enumerate(ctx.array(g, f"{rw}.when_yes[{j}]")))
+                numbers = tuple(
+                    ctx.integer(n, f"{rw}.when_yes[{j}][{k}]", 1)
+                    for k, n in enumerate(ctx.array(g, f"{rw}.when_yes[{j}]"))
+                )
                 if not numbers:
                     raise ctx.fail(f"{rw}.when_yes[{j}]", "empty group")
                 groups.append(numbers)
@@ -627,9 +664,15 @@ def _scoring(ctx: _Ctx, value: Any) -> Scoring:
             raise ctx.fail(f"{w}.provisional.requires", "expected a non-empty object")
         provisional = Provisional(
             code=ctx.string(p["code"], f"{w}.provisional.code", _CODE),
-            requires=MappingProxyType({ctx.string(k, f"{w}.provisional.requires", _CODE): ctx.integer(v, f"{w}.provisional.requires.{k}", 0)
-                                       for k, v in req.items()}),
-        )  # fmt: skip
+            requires=MappingProxyType(
+                {
+                    ctx.string(k, f"{w}.provisional.requires", _CODE): ctx.integer(
+                        v, f"{w}.provisional.requires.{k}", 0
+                    )
+                    for k, v in req.items()
+                }
+            ),
+        )
     positive_item_points: int | None = None
     if data.get("item_statistics") is not None:
         s = ctx.obj(data["item_statistics"], f"{w}.item_statistics", ("positive_points",))
@@ -651,7 +694,7 @@ def _scoring(ctx: _Ctx, value: Any) -> Scoring:
     )
 
 
-def _parse(ctx: _Ctx, doc: Any, expected_id: str | None) -> Instrument:  # noqa: C901 - one linear pass of checks
+def _parse(ctx: _Ctx, doc: Any, expected_id: str | None) -> Instrument:
     doc = ctx.obj(doc, "", _TOP_REQUIRED, _TOP_OPTIONAL)
     iid = ctx.string(doc["id"], "id", _ID)
     if expected_id is not None and iid != expected_id:
@@ -678,7 +721,12 @@ def _parse(ctx: _Ctx, doc: Any, expected_id: str | None) -> Instrument:  # noqa:
     lo_pts, hi_pts = scoring.item_points
     for i, raw in enumerate(raw_items):
         w = f"items[{i}]"
-        data = ctx.obj(raw, w, ("number", "text", "options", "reverse", "required", "loinc"), ("label", "hint", "enable_when"))
+        data = ctx.obj(
+            raw,
+            w,
+            ("number", "text", "options", "reverse", "required", "loinc"),
+            ("label", "hint", "enable_when"),
+        )
         number = ctx.integer(data["number"], f"{w}.number")
         if number != i + 1:
             raise ctx.fail(f"{w}.number", f"items are numbered 1, 2, 3…; expected {i + 1}, found {number}")
@@ -688,13 +736,19 @@ def _parse(ctx: _Ctx, doc: Any, expected_id: str | None) -> Instrument:  # noqa:
         labels.add(label)
         options, set_name = _resolve_options(ctx, data["options"], f"{w}.options", option_sets, used_sets)
         if len(options) != scoring.options_per_item:
-            raise ctx.fail(f"{w}.options", f"expected {scoring.options_per_item} options, found {len(options)}")
+            raise ctx.fail(
+                f"{w}.options", f"expected {scoring.options_per_item} options, found {len(options)}"
+            )
         reverse = ctx.boolean(data["reverse"], f"{w}.reverse")
         listed = [o.points for o in options]
         if min(listed) != lo_pts or max(listed) != hi_pts:
-            raise ctx.fail(f"{w}.options", f"points {listed} do not span {lo_pts}–{hi_pts} (scoring.item_points)")
-        if reverse and any(b <= a for a, b in zip(listed, listed[1:], strict=False)):
-            raise ctx.fail(f"{w}.reverse", f"a reverse item needs strictly increasing option points, found {listed}")
+            raise ctx.fail(
+                f"{w}.options", f"points {listed} do not span {lo_pts}–{hi_pts} (scoring.item_points)"
+            )
+        if reverse and any(b <= a for a, b in itertools.pairwise(listed)):
+            raise ctx.fail(
+                f"{w}.reverse", f"a reverse item needs strictly increasing option points, found {listed}"
+            )
         enable_when: EnableWhen | None = None
         if data.get("enable_when") is not None:
             ew = ctx.obj(data["enable_when"], f"{w}.enable_when", ("item", "answer"))
@@ -747,13 +801,18 @@ def _parse(ctx: _Ctx, doc: Any, expected_id: str | None) -> Instrument:  # noqa:
             sum(it.max_points for it in items),
         )
         if computed != scoring.total_range:
-            raise ctx.fail("scoring.total_range", f"declared {list(scoring.total_range)}, the items give {list(computed)}")
+            raise ctx.fail(
+                "scoring.total_range",
+                f"declared {list(scoring.total_range)}, the items give {list(computed)}",
+            )
 
     subscales: list[Subscale] = []
     for i, raw in enumerate(ctx.array(doc["subscales"], "subscales")):
         w = f"subscales[{i}]"
         data = ctx.obj(raw, w, ("code", "name", "items", "method"), ("threshold",))
-        numbers = tuple(ctx.integer(n, f"{w}.items[{j}]", 1) for j, n in enumerate(ctx.array(data["items"], f"{w}.items")))
+        numbers = tuple(
+            ctx.integer(n, f"{w}.items[{j}]", 1) for j, n in enumerate(ctx.array(data["items"], f"{w}.items"))
+        )
         if not numbers or len(set(numbers)) != len(numbers) or max(numbers) > len(items):
             raise ctx.fail(f"{w}.items", "expected distinct item numbers of this instrument")
         method = data["method"]
@@ -764,8 +823,15 @@ def _parse(ctx: _Ctx, doc: Any, expected_id: str | None) -> Instrument:  # noqa:
             threshold = ctx.integer(data.get("threshold"), f"{w}.threshold", 0)
         elif data.get("threshold") is not None:
             raise ctx.fail(f"{w}.threshold", "only for count_at_least")
-        subscales.append(Subscale(ctx.string(data["code"], f"{w}.code", _CODE), ctx.text(data["name"], f"{w}.name"),
-                                  numbers, method, threshold))  # fmt: skip
+        subscales.append(
+            Subscale(
+                ctx.string(data["code"], f"{w}.code", _CODE),
+                ctx.text(data["name"], f"{w}.name"),
+                numbers,
+                method,
+                threshold,
+            )
+        )
     sub_codes = [s.code for s in subscales]
     reserved = {"positive_items", "positive_mean", "total_mean"}
     if scoring.provisional is not None:
@@ -823,18 +889,31 @@ def _parse(ctx: _Ctx, doc: Any, expected_id: str | None) -> Instrument:  # noqa:
             if item_no > len(items):
                 raise ctx.fail(f"{w}.when.item", "no such item")
             min_points = ctx.integer(when["min_points"], f"{w}.when.min_points", 0)
-            target = items[item_no - 1]
-            if not target.min_points < min_points <= target.max_points:
-                raise ctx.fail(f"{w}.when.min_points", f"must be within {target.min_points + 1}–{target.max_points}")
+            watched = items[item_no - 1]
+            if not watched.min_points < min_points <= watched.max_points:
+                raise ctx.fail(
+                    f"{w}.when.min_points", f"must be within {watched.min_points + 1}–{watched.max_points}"
+                )
             risk = None
-        alerts.append(AlertRule(ctx.string(data["code"], f"{w}.code", _CODE), ctx.text(data["label"], f"{w}.label"),
-                                ctx.text(data["action"], f"{w}.action"), item_no, min_points, risk))  # fmt: skip
+        alerts.append(
+            AlertRule(
+                ctx.string(data["code"], f"{w}.code", _CODE),
+                ctx.text(data["label"], f"{w}.label"),
+                ctx.text(data["action"], f"{w}.action"),
+                item_no,
+                min_points,
+                risk,
+            )
+        )
 
     lo = ctx.obj(doc["loinc"], "loinc", ("panel", "total", "unverified"))
     loinc = Loinc(
         panel=ctx.loinc(lo["panel"], "loinc.panel"),
         total=ctx.loinc(lo["total"], "loinc.total"),
-        unverified=tuple(ctx.string(c, f"loinc.unverified[{i}]", _LOINC) for i, c in enumerate(ctx.array(lo["unverified"], "loinc.unverified"))),
+        unverified=tuple(
+            ctx.string(c, f"loinc.unverified[{i}]", _LOINC)
+            for i, c in enumerate(ctx.array(lo["unverified"], "loinc.unverified"))
+        ),
     )
     lic = ctx.obj(doc["licence"], "licence", ("copyright", "terms"))
     src = ctx.obj(doc["source"], "source", ("citation", "url"))
@@ -854,8 +933,12 @@ def _parse(ctx: _Ctx, doc: Any, expected_id: str | None) -> Instrument:  # noqa:
         alerts=tuple(alerts),
         scoring=scoring,
         loinc=loinc,
-        licence=Licence(ctx.string(lic["copyright"], "licence.copyright"), ctx.text(lic["terms"], "licence.terms")),
-        source=Source(ctx.string(src["citation"], "source.citation"), ctx.opt_string(src["url"], "source.url")),
+        licence=Licence(
+            ctx.string(lic["copyright"], "licence.copyright"), ctx.text(lic["terms"], "licence.terms")
+        ),
+        source=Source(
+            ctx.string(src["citation"], "source.citation"), ctx.opt_string(src["url"], "source.url")
+        ),
     )
 
 

@@ -12,9 +12,11 @@ alerts, C-SSRS risk rules) is data in the instrument file; this module only inte
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from types import MappingProxyType
 from typing import Any
 
 from .instruments import RISK_LEVELS, Escalation, Instrument, Item
@@ -133,11 +135,13 @@ def check_answers(instrument: Instrument, answers: Sequence[int | None]) -> tupl
 
 def _round2(value: Fraction) -> float:
     """Round half up to 2 decimal places (the Chinese reporting convention), exactly."""
-    hundredths = (value * 100 + Fraction(1, 2)).__floor__()
+    hundredths = math.floor(value * 100 + Fraction(1, 2))
     return float(Fraction(hundredths, 100))
 
 
-def _escalates(esc: Escalation, points: Sequence[int | None], exact_subscales: Mapping[str, Fraction]) -> bool:
+def _escalates(
+    esc: Escalation, points: Sequence[int | None], exact_subscales: Mapping[str, Fraction]
+) -> bool:
     scored = [p for p in points if p is not None]
     if esc.kind == "any_item_at_most":
         assert esc.points is not None
@@ -158,7 +162,8 @@ def score(instrument: Instrument, answers: Sequence[int | None]) -> ScoreResult:
     values = check_answers(instrument, answers)
     scoring = instrument.scoring
     points: list[int | None] = [
-        None if answer is None else item.points[answer] for item, answer in zip(instrument.items, values, strict=True)
+        None if answer is None else item.points[answer]
+        for item, answer in zip(instrument.items, values, strict=True)
     ]
 
     def yes(number: int) -> bool:
@@ -205,12 +210,16 @@ def score(instrument: Instrument, answers: Sequence[int | None]) -> ScoreResult:
             positive = [p for p in answered_points if p >= scoring.positive_item_points]
             subscales["positive_items"] = len(positive)
             subscales["positive_mean"] = _round2(Fraction(sum(positive), len(positive))) if positive else None
-            subscales["total_mean"] = _round2(Fraction(total, len(answered_points))) if answered_points else None
+            subscales["total_mean"] = (
+                _round2(Fraction(total, len(answered_points))) if answered_points else None
+            )
         basis = standard if scoring.band_basis == "standard_score" else total
         assert basis is not None
         index = next((i for i, b in enumerate(instrument.bands) if b.contains(basis)), None)
         if index is None:  # cannot happen for a validated instrument with complete answers
-            raise AnswerError(0, "count", f"得分 {basis} 不在任何分级内。", f"Score {basis} falls in no band.")
+            raise AnswerError(
+                0, "count", f"得分 {basis} 不在任何分级内。", f"Score {basis} falls in no band."
+            )
         for esc in scoring.escalations:
             target = next(i for i, b in enumerate(instrument.bands) if b.code == esc.band)
             if target > index and _escalates(esc, points, exact):
@@ -218,15 +227,15 @@ def score(instrument: Instrument, answers: Sequence[int | None]) -> ScoreResult:
         band = instrument.bands[index]
 
     alerts: list[str] = []
-    for rule in instrument.alerts:
-        if rule.risk is not None:
-            fired = risk == rule.risk
+    for alert in instrument.alerts:
+        if alert.risk is not None:
+            fired = risk == alert.risk
         else:
-            assert rule.item is not None and rule.min_points is not None
-            p = points[rule.item - 1]
-            fired = p is not None and p >= rule.min_points
-        if fired and rule.code not in alerts:
-            alerts.append(rule.code)
+            assert alert.item is not None and alert.min_points is not None
+            watched = points[alert.item - 1]
+            fired = watched is not None and watched >= alert.min_points
+        if fired and alert.code not in alerts:
+            alerts.append(alert.code)
 
     return ScoreResult(
         instrument=instrument.id,
@@ -236,7 +245,7 @@ def score(instrument: Instrument, answers: Sequence[int | None]) -> ScoreResult:
         band=band.code,
         band_label=band.label.zh,
         positive=band.positive,
-        subscales=subscales,
+        subscales=MappingProxyType(subscales),
         alerts=tuple(alerts),
         risk=risk,
     )

@@ -1,0 +1,72 @@
+"""Screening API: the scale library (public) and response submission (idempotent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import get_language
+from ninja import Header, Router, Status
+
+from xinqiao.screening import services
+from xinqiao.screening.instruments import INSTRUMENT_IDS, load
+from xinqiao.screening.models import CampaignGroup, Source
+from xinqiao.screening.schemas import InstrumentSummary, ResponseIn, ResponseOut
+
+router = Router(tags=["screening"])
+
+
+def _lang() -> str:
+    return "en" if (get_language() or "").startswith("en") else "zh"
+
+
+@router.get("/instruments", response=list[InstrumentSummary], url_name="screening_instruments")
+def instruments(request: HttpRequest) -> list[dict[str, Any]]:
+    """Every scale shipped, with its version and licence line."""
+    out = []
+    for iid in INSTRUMENT_IDS:
+        inst = load(iid)
+        out.append({"id": inst.id, "version": inst.version, "name": inst.name.get(_lang()),
+                    "items": len(inst.items), "licence": inst.licence.copyright})
+    return out
+
+
+@router.post("/responses", response={201: ResponseOut}, url_name="screening_responses")
+def submit(
+    request: HttpRequest, payload: ResponseIn, idempotency_key: str = Header(..., alias="Idempotency-Key")
+) -> Status:
+    """Score and store a completed scale once per ``Idempotency-Key``; errors name the item."""
+    user: Any = request.user
+    group = None
+    region_code = payload.region_code
+    source = Source.API if user.is_authenticated else Source.PUBLIC
+    if payload.access_code:
+        group = CampaignGroup.objects.select_related("campaign").filter(access_code=payload.access_code.upper()).first()
+        now = timezone.now()
+        if group is None or not (group.campaign.opens_at <= now <= group.campaign.closes_at):
+            raise ValidationError({"access_code": "访问码无效或调查未开放。" if _lang() == "zh"
+                                   else "The access code is not valid or the campaign is not open."})
+        if payload.instrument not in group.campaign.instrument_ids:
+            raise ValidationError({"instrument": "该调查不包含此量表。" if _lang() == "zh"
+                                   else "This campaign does not use that scale."})
+        region_code, source = group.campaign.region_id, Source.CAMPAIGN
+    elif not region_code:
+        raise ValidationError({"region_code": "请选择地区。" if _lang() == "zh" else "Choose a region."})
+    if group is None or not group.campaign.identified:
+        name = number = ""  # nothing identifying is stored unless the campaign is identified
+    else:
+        name, number = payload.participant_name.strip(), payload.participant_number.strip()
+    who = f"u{user.pk}" if user.is_authenticated else "anon"
+    response, created = services.submit_response(
+        services.Submission(instrument=payload.instrument, answers=list(payload.answers), source=source,
+                            region_code=region_code, group=group, participant_name=name,
+                            participant_number=number, key=f"{who}:{idempotency_key[:100]}"),
+        actor=user,
+    )
+    crisis = services.alerting()["crisis_hotline"]["number"] if response.alerts else None
+    return Status(201, {"id": response.pk, "replayed": not created, "result": response.result_dict(),
+                        "crisis_line": crisis})
+
+

@@ -1,0 +1,3 @@
+"""Campaign routes (psychologists; participants by access code)."""
+
+urlpatterns: list = []

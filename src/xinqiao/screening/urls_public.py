@@ -1,0 +1,3 @@
+"""Public self-screening routes (no sign-in)."""
+
+urlpatterns: list = []
