@@ -70,7 +70,7 @@ def main() -> int:
 
     pg, pg_reason = postgres_url()
     if pg:
-        pg_env = {**env, "DATABASE_URL": pg}
+        pg_env = {**env, "DATABASE_URL": pg, "XINQIAO_TEST_DB_NAME": f"test_xinqiao_{os.getpid()}"}
         failures += pytest_pass(pg_env, "not flushes", "PostgreSQL")
         failures += pytest_pass(pg_env, "flushes", "PostgreSQL (flushing and browser tests)")
         ran.append("PostgreSQL")

@@ -126,6 +126,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].update(
         {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "transaction_mode": "IMMEDIATE"}
     )
+if env_str("XINQIAO_TEST_DB_NAME"):
+    # Lets concurrent test runs on one PostgreSQL server use separate test databases.
+    DATABASES["default"]["TEST"] = {"NAME": env_str("XINQIAO_TEST_DB_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery -------------------------------------------------------------------------------
@@ -142,6 +145,7 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain": {"task": "core.verify_audit_chain", "schedule": 24 * 3600},
     "purge-idempotency-keys": {"task": "core.purge_idempotency_keys", "schedule": 24 * 3600},
+    "escalate-overdue-alerts": {"task": "screening.escalate_overdue_alerts", "schedule": 5 * 60},
 }
 
 # --- Accounts and authentication -----------------------------------------------------------------
