@@ -218,7 +218,7 @@ class AlertRule:
 
 @dataclass(frozen=True)
 class Escalation:
-    """Moves the result up to ``band`` (never down) when the condition holds.
+    """Puts the result in ``band``, whatever the score says, when the condition holds.
 
     ``any_item_at_most``: some item scored ``points`` or less (WHO-5);
     ``count_items_at_least``: more than ``more_than`` items scored ``points`` or more (SCL-90);

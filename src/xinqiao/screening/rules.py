@@ -216,14 +216,12 @@ def score(instrument: Instrument, answers: Sequence[int | None]) -> ScoreResult:
         basis = standard if scoring.band_basis == "standard_score" else total
         assert basis is not None
         index = next((i for i, b in enumerate(instrument.bands) if b.contains(basis)), None)
-        if index is None:  # cannot happen for a validated instrument with complete answers
-            raise AnswerError(
-                0, "count", f"得分 {basis} 不在任何分级内。", f"Score {basis} falls in no band."
-            )
+        if index is None:  # the loader guarantees the bands cover the whole range
+            raise RuntimeError(f"{instrument.id}: score {basis} falls in no band")
+        # an escalation whose condition holds puts the result in its target band, whatever the score
         for esc in scoring.escalations:
-            target = next(i for i, b in enumerate(instrument.bands) if b.code == esc.band)
-            if target > index and _escalates(esc, points, exact):
-                index = target
+            if _escalates(esc, points, exact):
+                index = next(i for i, b in enumerate(instrument.bands) if b.code == esc.band)
         band = instrument.bands[index]
 
     alerts: list[str] = []

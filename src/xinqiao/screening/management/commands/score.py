@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.management.base import BaseCommand
 
@@ -67,7 +67,7 @@ class Command(BaseCommand):
             help="move the lower bound of a configurable band (EPDS possible/probable, PCL-5 probable_ptsd)",
         )
 
-    def fail(self, zh: str, en: str) -> None:
+    def fail(self, zh: str, en: str) -> NoReturn:
         self.stderr.write(f"错误：{zh}\nError: {en}")
         self.stderr.flush()
         sys.exit(EXIT_USAGE)
@@ -97,7 +97,6 @@ class Command(BaseCommand):
             )
         except AnswerError as exc:
             self.fail(exc.message_zh, exc.message_en)
-            return
         self.stdout.write(json.dumps(result.as_json_dict(), ensure_ascii=False))
         self.stdout.flush()
         sys.exit(0)
