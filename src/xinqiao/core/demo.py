@@ -41,12 +41,14 @@ ROLE_PLACEMENT: list[tuple[str, str]] = [
 
 @dataclass
 class DemoResult:
-    """What the demo built: accounts with passwords, and counts."""
+    """What the demo built: accounts with passwords, and counts. Apps' ``extend_demo`` add lines."""
 
     accounts: list[tuple[str, str, str, str]] = field(default_factory=list)  # username, password, role, region
     organisations: int = 0
     persons: int = 0
     townships: list[Region] = field(default_factory=list)
+    orgs: dict[str, Organisation] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def demo_townships() -> list[Region]:
@@ -192,4 +194,22 @@ def build_demo(seed: int = 2026) -> DemoResult:
         orgs = build_organisations(rng, townships)
         accounts = build_accounts(rng, townships, orgs)
         persons = build_persons(random.Random(seed + 1), townships)  # noqa: S311
-    return DemoResult(accounts=accounts, organisations=len(orgs), persons=persons, townships=townships)
+        result = DemoResult(accounts=accounts, organisations=len(orgs), persons=persons, townships=townships,
+                            orgs=orgs)
+        for extend in demo_extensions():
+            extend(random.Random(seed + 2), result)  # noqa: S311
+    return result
+
+
+def demo_extensions() -> list[Any]:
+    """``extend_demo(rng, result)`` of every installed app that has a ``demo`` module (not core)."""
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    from django.apps import apps
+
+    found = []
+    for config in apps.get_app_configs():
+        if config.name.startswith("xinqiao.") and config.label != "core" and find_spec(f"{config.name}.demo"):
+            found.append(import_module(f"{config.name}.demo").extend_demo)
+    return found

@@ -25,6 +25,8 @@ class Command(BaseCommand):
         towns = "、".join(f"{t.name}({t.code})" for t in result.townships)
         self.stdout.write(f"Demo region: 广东省广州市, townships {towns}; "
                           f"{result.organisations} organisations, {result.persons} new persons.")
+        for note in result.notes:
+            self.stdout.write(note)
         self.stdout.write("Demo accounts (username / password / role / region):")
         for username, password, role, region in result.accounts:
             self.stdout.write(f"  {username:<24} {password:<14} {roles[role].zh:<16} {region}")
