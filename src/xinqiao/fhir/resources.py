@@ -96,6 +96,21 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "documentation": "Prefer POST Patient/_search: an identifier in a URL ends up in access logs.",
                 "searchParam": [{"name": "identifier", "type": "token",
                                  "documentation": "system|value, system = urn:xinqiao:id-type:<document type>"}],
+            }, {
+                "type": "Questionnaire",
+                "interaction": [{"code": "read"}, {"code": "search-type"}],
+                "documentation": "One per screening instrument (public); id = instrument id, url = "
+                                 "urn:xinqiao:questionnaire:<id>. Answer points in the ordinalValue extension.",
+                "searchParam": [{"name": "url", "type": "uri", "documentation": "canonical, optionally |version"}],
+            }, {
+                "type": "QuestionnaireResponse",
+                "interaction": [{"code": "read"}],
+                "documentation": "A stored screening response, scoped and audited; never carries identity.",
+            }, {
+                "type": "Observation",
+                "interaction": [{"code": "read"}],
+                "documentation": "Observation/screening-<response id>: the total score, band and subscales, "
+                                 "derivedFrom the QuestionnaireResponse.",
             }],
         }],
     }

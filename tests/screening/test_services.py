@@ -1,0 +1,246 @@
+"""Screening writes: a response is scored and stored once per Idempotency-Key, answer errors name the
+item, campaign alerts open tasks with the configured deadline, and overdue tasks escalate in one UPDATE."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xinqiao.core.models import Organisation, OrgType, Region
+from xinqiao.screening import services
+from xinqiao.screening.models import AlertTask, Campaign, CampaignGroup, ScreeningResponse, Source
+from xinqiao.screening.services import Submission, escalate_overdue_alerts, submit_response
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def group(cast: dict[str, Any], towns: list[Any]) -> CampaignGroup:
+    """A class of psychologist_a's campaign at a school in county A."""
+    psychologist = cast["psychologist_a"]
+    county = Region.objects.get(code=towns[0].county_code)
+    school = Organisation.objects.create(name="测试中学", org_type=OrgType.SCHOOL, region=county)
+    psychologist.organisation = school
+    psychologist.save(update_fields=["organisation"])
+    now = timezone.now()
+    campaign = Campaign.objects.create(
+        name="秋季筛查",
+        organisation=school,
+        owner=psychologist,
+        instrument_ids=["phq9", "epds"],
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=7),
+        region=county,
+    )
+    return CampaignGroup.objects.create(campaign=campaign, name="初一（1）班")
+
+
+def _public(town: Any, answers: Sequence[int | None], instrument: str = "phq9", key: str = "") -> Submission:
+    return Submission(
+        instrument=instrument, answers=list(answers), source=Source.PUBLIC, region_code=town.code, key=key
+    )
+
+
+def _campaign(
+    group: CampaignGroup, town: Any, answers: Sequence[int | None], instrument: str = "phq9"
+) -> Submission:
+    return Submission(
+        instrument=instrument,
+        answers=list(answers),
+        source=Source.CAMPAIGN,
+        region_code=town.code,
+        group=group,
+    )
+
+
+# --- Stored once per key --------------------------------------------------------------------------
+
+
+def test_same_key_and_content_replays_the_stored_response(towns: list[Any]) -> None:
+    first, created = submit_response(_public(towns[0], [1] * 9, key="anon:abc"))
+    again, created_again = submit_response(_public(towns[0], [1] * 9, key="anon:abc"))
+    assert created and not created_again
+    assert again.pk == first.pk
+    assert ScreeningResponse.objects.count() == 1
+
+
+def test_same_key_with_other_content_is_refused(towns: list[Any]) -> None:
+    submit_response(_public(towns[0], [1] * 9, key="anon:abc"))
+    with pytest.raises(ValidationError) as info:
+        submit_response(_public(towns[0], [2] * 9, key="anon:abc"))
+    assert "Idempotency-Key" in info.value.message_dict
+    assert ScreeningResponse.objects.count() == 1
+
+
+def test_without_a_key_every_submission_is_new(towns: list[Any]) -> None:
+    submit_response(_public(towns[0], [0] * 9))
+    submit_response(_public(towns[0], [0] * 9))
+    assert ScreeningResponse.objects.count() == 2
+
+
+# --- Errors ---------------------------------------------------------------------------------------
+
+
+def test_answer_error_names_the_item(towns: list[Any]) -> None:
+    with pytest.raises(ValidationError) as info:
+        submit_response(_public(towns[0], [0, 0, 0, 0, 0, 0, 0, 0, 4]))
+    assert list(info.value.message_dict) == ["answers.9"]
+    with pytest.raises(ValidationError) as info:
+        submit_response(_public(towns[0], [0, None, 0, 0, 0, 0, 0, 0, 0]))
+    assert list(info.value.message_dict) == ["answers.2"]
+    with pytest.raises(ValidationError) as info:
+        submit_response(_public(towns[0], [0, 0]))
+    assert list(info.value.message_dict) == ["answers"]  # the count, not an item
+    with pytest.raises(ValidationError) as info:  # C-SSRS: q3 must be skipped when q2 is no
+        submit_response(_public(towns[0], [1, 0, 1, None, None, 0, None], instrument="cssrs"))
+    assert list(info.value.message_dict) == ["answers.3"]
+    assert ScreeningResponse.objects.count() == 0
+
+
+def test_unknown_instrument_and_region_are_refused(towns: list[Any]) -> None:
+    with pytest.raises(ValidationError) as info:
+        submit_response(_public(towns[0], [0], instrument="nope"))
+    assert list(info.value.message_dict) == ["instrument"]
+    with pytest.raises(ValidationError) as info:
+        submit_response(
+            Submission(instrument="phq2", answers=[0, 0], source=Source.PUBLIC, region_code="999999")
+        )
+    assert list(info.value.message_dict) == ["region_code"]
+
+
+# --- Alert tasks ----------------------------------------------------------------------------------
+
+
+def test_public_responses_open_no_alert_tasks(towns: list[Any]) -> None:
+    response, _ = submit_response(_public(towns[0], [0] * 8 + [2]))
+    assert response.alerts == ["suicide_risk"]
+    assert not AlertTask.objects.exists()  # anonymous: nobody to follow up
+
+
+@pytest.mark.parametrize(
+    ("instrument", "answers", "alert"),
+    [
+        ("phq9", [0] * 8 + [1], "suicide_risk"),
+        ("epds", [0] * 9 + [0], "self_harm"),  # EPDS item 10 is reverse: option 0 scores 3
+    ],
+)
+def test_campaign_alerts_open_tasks_due_per_alerting_json(
+    group: CampaignGroup, towns: list[Any], instrument: str, answers: list[int], alert: str
+) -> None:
+    before = timezone.now()
+    response, _ = submit_response(_campaign(group, towns[0], answers, instrument))
+    after = timezone.now()
+    [task] = AlertTask.objects.filter(response=response)
+    hours = services.alerting()["hours_by_alert"].get(alert, services.alerting()["default_hours"])
+    assert (task.alert, task.status, task.level) == (alert, AlertTask.Status.OPEN, 1)
+    assert task.assignee == group.campaign.owner
+    assert task.region_id == towns[0].code and task.county_code == towns[0].county_code
+    assert before + timedelta(hours=hours) <= task.due_at <= after + timedelta(hours=hours)
+
+
+def test_escalation_hours_come_from_alerting_json() -> None:
+    assert services.escalation_hours("suicide_risk") == 1
+    assert services.escalation_hours("self_harm") == 1  # treated like suicide risk (alerting.json)
+    assert services.escalation_hours("anything_else") == services.alerting()["default_hours"] == 24
+
+
+def test_campaign_response_without_alerts_opens_no_task(group: CampaignGroup, towns: list[Any]) -> None:
+    response, _ = submit_response(_campaign(group, towns[0], [3] * 8 + [0]))
+    assert response.alerts == [] and response.positive
+    assert not AlertTask.objects.exists()
+
+
+# --- Escalation -----------------------------------------------------------------------------------
+
+
+def _task(
+    response: ScreeningResponse, *, due_in: timedelta, status: str = AlertTask.Status.OPEN, level: int = 1
+) -> AlertTask:
+    return AlertTask.objects.create(
+        response=response,
+        alert="suicide_risk",
+        status=status,
+        level=level,
+        assignee=response.campaign.owner if response.campaign else None,
+        due_at=timezone.now() + due_in,
+        region_id=response.region_id,
+    )
+
+
+def test_escalate_overdue_alerts_is_one_update_of_open_level_one_tasks_past_due(
+    group: CampaignGroup,
+    towns: list[Any],
+    django_assert_num_queries: Any,
+) -> None:
+    response, _ = submit_response(_campaign(group, towns[0], [0] * 9))
+    overdue = _task(response, due_in=-timedelta(minutes=5))
+    not_yet = _task(response, due_in=timedelta(minutes=30))
+    acknowledged = _task(response, due_in=-timedelta(hours=2), status=AlertTask.Status.ACKNOWLEDGED)
+    closed = _task(response, due_in=-timedelta(hours=2), status=AlertTask.Status.CLOSED)
+    already = _task(response, due_in=-timedelta(hours=3), level=2)
+    now = timezone.now()
+    with django_assert_num_queries(1):
+        assert escalate_overdue_alerts(now) == 1
+    overdue.refresh_from_db()
+    assert (overdue.level, overdue.escalated_at, overdue.assignee) == (2, now, None)
+    for task in (not_yet, acknowledged, closed):
+        before = (task.level, task.assignee_id, task.escalated_at)
+        task.refresh_from_db()
+        assert (task.level, task.assignee_id, task.escalated_at) == before
+        assert task.level == 1 and task.escalated_at is None
+    already.refresh_from_db()
+    assert already.escalated_at is None
+    with django_assert_num_queries(1):
+        assert escalate_overdue_alerts(now) == 0  # nothing left to do
+
+
+def test_celery_task_escalates_eagerly(group: CampaignGroup, towns: list[Any]) -> None:
+    from xinqiao.celery import app
+    from xinqiao.screening.tasks import escalate_overdue_alerts as task
+
+    response, _ = submit_response(_campaign(group, towns[0], [0] * 9))
+    _task(response, due_in=-timedelta(minutes=1))
+    _task(response, due_in=timedelta(minutes=1))
+    assert task.name == "screening.escalate_overdue_alerts"
+    assert "screening.escalate_overdue_alerts" in app.tasks
+    assert task.delay().get() == 1
+    assert AlertTask.objects.filter(level=2).count() == 1
+
+
+def test_escalation_is_scheduled_every_five_minutes() -> None:
+    from django.conf import settings as django_settings
+
+    [entry] = [
+        e
+        for e in django_settings.CELERY_BEAT_SCHEDULE.values()
+        if e["task"] == "screening.escalate_overdue_alerts"
+    ]
+    assert entry["schedule"] == 5 * 60
+
+
+# --- Property -------------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(answers=st.lists(st.integers(min_value=0, max_value=3), min_size=9, max_size=9))
+def test_phq9_total_is_the_sum_and_suicide_alert_follows_item_nine(
+    group: CampaignGroup,
+    towns: list[Any],
+    answers: list[int],
+) -> None:
+    response, created = submit_response(_campaign(group, towns[0], answers))
+    assert created
+    response.refresh_from_db()
+    assert response.answers == answers
+    assert response.total == sum(answers)
+    assert response.instrument_version == "1.0.0"
+    assert ("suicide_risk" in response.alerts) == (answers[8] > 0)
+    tasks = list(AlertTask.objects.filter(response=response).values_list("alert", flat=True))
+    assert tasks == (["suicide_risk"] if answers[8] > 0 else [])
