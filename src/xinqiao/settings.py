@@ -223,6 +223,12 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- Public self-screening --------------------------------------------------------------------
+# Submissions per client address per window ("count/seconds"); addresses are kept only as a salted hash.
+XINQIAO_PUBLIC_RATE = env_str("XINQIAO_PUBLIC_RATE", "30/600")
+# Province preselected in the public region picker (2-digit code); empty = the one with most services.
+XINQIAO_PUBLIC_DEFAULT_PROVINCE = env_str("XINQIAO_PUBLIC_DEFAULT_PROVINCE", "")
+
 # --- Internationalisation ------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

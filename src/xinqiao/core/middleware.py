@@ -66,7 +66,8 @@ class IdleTimeoutMiddleware:
 # Paths a signed-in user who still owes the second factor may reach.
 # Public data (division codes, the FHIR capability statement) stays reachable, as for the anonymous.
 TWO_FACTOR_EXEMPT_PREFIXES = (
-    "/accounts/", "/i18n/", "/static/", "/healthz", "/public/", "/regions/", "/api/v1/regions", "/fhir/metadata",
+    "/accounts/", "/i18n/", "/static/", "/healthz", "/regions/", "/api/v1/regions", "/fhir/metadata",
+    "/screening/public/", "/screening/c/", "/api/v1/screening/",
 )
 
 

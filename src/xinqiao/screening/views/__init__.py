@@ -1,0 +1,1 @@
+"""Screening pages: public self-screening (``public``) and campaigns."""
