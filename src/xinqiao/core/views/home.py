@@ -21,6 +21,9 @@ CAPABILITIES: list[tuple[str, str, StrOrPromise]] = [
     ("core.view_organisation", "core:organisation_list", _("Browse organisations")),
     ("core.view_auditevent", "core:audit_list", _("Read the audit log of your region")),
     ("core.view_region", "core:region_browser", _("Browse regions")),
+    ("screening.view_campaign", "screening:campaign_list", _("Screening campaigns: results, positives and alerts")),
+    ("screening.add_campaign", "screening:campaign_create", _("Start a screening campaign")),
+    ("screening.view_alerttask", "screening:alert_list", _("Screening alerts to acknowledge")),
 ]
 
 
