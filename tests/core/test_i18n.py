@@ -138,7 +138,7 @@ def test_translations_keep_placeholders() -> None:
         if "python-format" not in e.flags:
             continue
         wanted = sorted(PLACEHOLDER_RE.findall(e.msgid_plural or e.msgid))
-        bad.extend(e.where() for s in e.msgstr.values() if sorted(PLACEHOLDER_RE.findall(s)) != wanted)
+        bad.extend(e.where() for s in e.msgstr.values() if s and sorted(PLACEHOLDER_RE.findall(s)) != wanted)
     assert not bad, f"placeholders differ from the msgid: {bad}"
 
 

@@ -13,6 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.core.forms import StyledForm
 from xinqiao.screening import rules
@@ -47,7 +48,7 @@ def _check_boxes(form: forms.Form, *names: str) -> None:
 class CampaignForm(StyledForm):
     """A new campaign: its scales, the classes or departments taking part, when, and how."""
 
-    name = forms.CharField(label=_("name"), max_length=128)
+    name = forms.CharField(label=pgettext_lazy("title of a thing", "name"), max_length=128)
     instrument_ids = forms.MultipleChoiceField(
         label=_("scales"), widget=forms.CheckboxSelectMultiple,
         help_text=_("Participants answer the chosen scales in this order, one page each."),

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.core.fields import EncryptedTextField
 from xinqiao.core.models import InRegion, Organisation
@@ -30,7 +31,7 @@ def new_access_code() -> str:
 class Campaign(InRegion):
     """A screening campaign of a school, university or employer, run by its psychologist."""
 
-    name = models.CharField(_("name"), max_length=128)
+    name = models.CharField(pgettext_lazy("title of a thing", "name"), max_length=128)
     organisation = models.ForeignKey(Organisation, verbose_name=_("organisation"), on_delete=models.PROTECT,
                                      related_name="screening_campaigns")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("psychologist"), on_delete=models.PROTECT,
@@ -75,7 +76,7 @@ class CampaignGroup(models.Model):
         DEPARTMENT = "department", _("department")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="groups")
-    name = models.CharField(_("name"), max_length=64)
+    name = models.CharField(pgettext_lazy("title of a thing", "name"), max_length=64)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.CLASS)
     access_code = models.CharField(_("access code"), max_length=12, unique=True, default=new_access_code)
     expected_size = models.PositiveIntegerField(_("expected participants"), null=True, blank=True)

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .region import InRegion
 
@@ -45,7 +46,7 @@ class Organisation(InRegion):
     Contact data here is the organisation's own (switchboard, address), not personal data.
     """
 
-    name = models.CharField(_("name"), max_length=128)
+    name = models.CharField(pgettext_lazy("title of a thing", "name"), max_length=128)
     org_type = models.CharField(_("type"), max_length=32, choices=OrgType.choices, db_index=True)
     parent = models.ForeignKey(
         "self", verbose_name=_("parent organisation"), null=True, blank=True,

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xinqiao.core.regions_data import ancestors, level_of
 
@@ -51,7 +52,7 @@ class Region(models.Model):
     """One entry of the national division codes (2023 edition), down to township level."""
 
     code = models.CharField(_("code"), max_length=9, primary_key=True)
-    name = models.CharField(_("name"), max_length=64)
+    name = models.CharField(pgettext_lazy("title of a thing", "name"), max_length=64)
     level = models.PositiveSmallIntegerField(_("level"), choices=RegionLevel.choices, db_index=True)
     kind = models.CharField(_("kind"), max_length=20, choices=RegionKind.choices)
     parent = models.ForeignKey(
