@@ -142,8 +142,9 @@ def baseline_application() -> Any:
     sql = (
         "INSERT INTO screening_screeningresponse (source, instrument, instrument_version, answers, total,"
         " standard_score, band, positive, subscales, alerts, risk, participant_name, participant_number,"
-        " submission_key, submitted_at, region_id, province_code, city_code, county_code, township_code)"
-        " VALUES ('public', 'phq9', '1.0.0', %s, 0, NULL, 'minimal', false, '{}', '[]', '', '', '', %s, now(),"
+        " submission_key, submission_fingerprint, submitted_at, region_id, province_code, city_code, county_code,"
+        " township_code)"
+        " VALUES ('public', 'phq9', '1.0.0', %s, 0, NULL, 'minimal', false, '{}', '[]', '', '', '', %s, '', now(),"
         " %s, %s, %s, %s, '') RETURNING id"
     )
     region = [REGION_CODE, REGION_CODE[:2], REGION_CODE[:4], REGION_CODE]

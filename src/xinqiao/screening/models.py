@@ -125,6 +125,7 @@ class ScreeningResponse(InRegion):
     participant_name = EncryptedTextField(_("name"), blank=True)
     participant_number = EncryptedTextField(_("school or work number"), blank=True)
     submission_key = models.CharField(max_length=128, null=True, blank=True, unique=True, editable=False)
+    submission_fingerprint = models.CharField(max_length=16, blank=True, editable=False)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
     submitted_at = models.DateTimeField(_("submitted"), auto_now_add=True, db_index=True)

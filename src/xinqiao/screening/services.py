@@ -7,7 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -83,29 +83,36 @@ def submission_fingerprint(sub: Submission) -> str:
     return hashlib.sha256(json.dumps(body, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
+@lru_cache(maxsize=4096)
+def region_exists(code: str) -> bool:
+    """Whether a division code is known (the codes are static data: cached per process)."""
+    return Region.objects.filter(code=code).exists()
+
+
 def submit_response(sub: Submission, *, actor: Any = None) -> tuple[ScreeningResponse, bool]:
     """Score and store a response once; returns (response, created). A retry with the same key and
     the same content returns the stored one; the same key with other content is refused."""
     result = score_answers(sub.instrument, sub.answers)
-    region = Region.objects.filter(code=sub.region_code).only("code").first()
-    if region is None:
+    if not region_exists(sub.region_code):
         raise ValidationError({"region_code": _message("请选择有效的地区。", "Choose a valid region.")})
     fingerprint = submission_fingerprint(sub)
-    stored_key = f"{sub.key}#{fingerprint}" if sub.key else None
-    if sub.key:
-        previous = ScreeningResponse.objects.filter(submission_key__startswith=f"{sub.key}#").first()
-        if previous is not None:
-            if previous.submission_key != stored_key:
+    stored_key = sub.key[:128] or None
+    if stored_key:
+        # Exact match on the unique index, no ORDER BY: stays one index probe however large the table.
+        seen = list(ScreeningResponse.objects.filter(submission_key=stored_key).order_by()
+                    .values_list("pk", "submission_fingerprint")[:1])
+        if seen:
+            if seen[0][1] != fingerprint:
                 raise ValidationError({"Idempotency-Key": _message(
                     "该幂等键已用于另一份不同的提交。", "This Idempotency-Key was already used for a different submission.")})
-            return previous, False
+            return ScreeningResponse.objects.get(pk=seen[0][0]), False
     response = ScreeningResponse(
         source=sub.source, campaign=sub.group.campaign if sub.group else None, group=sub.group,
         instrument=result.instrument, instrument_version=result.version, answers=sub.answers,
         total=result.total, standard_score=result.standard_score, band=result.band, positive=result.positive,
         subscales=dict(result.subscales), alerts=list(result.alerts), risk=result.risk or "",
         participant_name=sub.participant_name, participant_number=sub.participant_number,
-        submission_key=stored_key, region=region,
+        submission_key=stored_key, submission_fingerprint=fingerprint, region_id=sub.region_code,
         submitted_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     try:
@@ -116,7 +123,7 @@ def submit_response(sub: Submission, *, actor: Any = None) -> tuple[ScreeningRes
                 audit.record(AuditAction.CREATE, obj=response, detail={"via": sub.source})
     except IntegrityError:
         # A concurrent retry with the same key committed first: answer with its response.
-        existing = ScreeningResponse.objects.filter(submission_key=stored_key).first()
+        existing = ScreeningResponse.objects.filter(submission_key=stored_key).order_by().first()
         if existing is None:
             raise
         return existing, False
