@@ -27,7 +27,7 @@ def _answers(rng: random.Random, instrument_id: str, distress: float) -> list[in
     out: list[int | None] = []
     for item in inst.items:
         top = len(item.options) - 1
-        out.append(min(top, int(rng.random() * (top + 1) * distress + rng.random() * 0.8)))
+        out.append(min(top, int(rng.random() * (top + 1) * distress + rng.random() * 0.6)))
     return out
 
 
@@ -49,7 +49,7 @@ def extend_demo(rng: random.Random, result: Any) -> None:
         group = CampaignGroup.objects.create(campaign=campaign, name=name, access_code=code)
         codes.append(f"{name} {code}")
         for n in range(PER_GROUP):
-            distress = 0.9 if rng.random() < 0.15 else 0.25
+            distress = 0.9 if rng.random() < 0.12 else 0.12
             for instrument_id in campaign.instrument_ids:
                 services.submit_response(services.Submission(
                     instrument=instrument_id, answers=_answers(rng, instrument_id, distress), source=Source.CAMPAIGN,
