@@ -22,6 +22,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit counters live in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _regions_present(request: pytest.FixtureRequest) -> None:
     """Flushing tests empty every table; reload the national codes so each starts complete."""
     if request.node.get_closest_marker("flushes") is None:

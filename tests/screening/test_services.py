@@ -244,3 +244,21 @@ def test_phq9_total_is_the_sum_and_suicide_alert_follows_item_nine(
     assert ("suicide_risk" in response.alerts) == (answers[8] > 0)
     tasks = list(AlertTask.objects.filter(response=response).values_list("alert", flat=True))
     assert tasks == (["suicide_risk"] if answers[8] > 0 else [])
+
+
+@pytest.mark.django_db
+def test_anonymous_api_submissions_share_the_public_rate_limit(client: Any, settings: Any) -> None:
+    """The API cannot be used to get round the self-screening form's per-address limit."""
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.XINQIAO_PUBLIC_RATE = "2/600"
+    body = {"instrument": "phq2", "answers": [0, 1], "region_code": "440106"}
+    codes = [client.post("/api/v1/screening/responses", body, content_type="application/json",
+                         headers={"Idempotency-Key": f"rl-{i}"}).status_code for i in range(3)]
+    assert codes == [201, 201, 429]
+    last = client.post("/api/v1/screening/responses", body, content_type="application/json",
+                       headers={"Idempotency-Key": "rl-9"})
+    assert last.status_code == 429 and int(last["Retry-After"]) > 0
+    assert "12356" in last.json()["detail"][0]["message"]
+    cache.clear()

@@ -5,17 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import get_language
 from ninja import Header, Router, Status
 
-from xinqiao.screening import services
+from xinqiao.screening import ratelimit, services
 from xinqiao.screening.instruments import INSTRUMENT_IDS, load
 from xinqiao.screening.models import CampaignGroup, Source
 from xinqiao.screening.schemas import InstrumentSummary, ResponseIn, ResponseOut
 
 router = Router(tags=["screening"])
+PUBLIC_RATE_SCOPE = "screening-public"  # the same counter as the public self-screening form
+
+
+def api_response_429(request: HttpRequest, retry_after: int) -> HttpResponse:
+    """Too many submissions from this address: say when to retry, and where to get help now."""
+    message = ("提交过于频繁，请稍后再试。如需立即帮助，请拨打 12356。" if _lang() == "zh"
+               else "Too many submissions; try again later. For help now, call 12356.")
+    response = JsonResponse({"detail": [{"field": "", "message": message}]}, status=429,
+                            json_dumps_params={"ensure_ascii": False})
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 def _lang() -> str:
@@ -36,7 +47,7 @@ def instruments(request: HttpRequest) -> list[dict[str, Any]]:
 @router.post("/responses", response={201: ResponseOut}, url_name="screening_responses")
 def submit(
     request: HttpRequest, payload: ResponseIn, idempotency_key: str = Header(..., alias="Idempotency-Key")
-) -> Status:
+) -> Status | HttpResponse:
     """Score and store a completed scale once per ``Idempotency-Key``; errors name the item."""
     user: Any = request.user
     group = None
@@ -54,6 +65,11 @@ def submit(
         region_code, source = group.campaign.region_id, Source.CAMPAIGN
     elif not region_code:
         raise ValidationError({"region_code": "请选择地区。" if _lang() == "zh" else "Choose a region."})
+    elif not user.is_authenticated:
+        # Anonymous public submissions share the self-screening form's per-address limit (salted hash only).
+        verdict = ratelimit.hit(request, PUBLIC_RATE_SCOPE, ratelimit.public_rate())
+        if not verdict.allowed:
+            return api_response_429(request, verdict.retry_after)
     if group is None or not group.campaign.identified:
         name = number = ""  # nothing identifying is stored unless the campaign is identified
     else:

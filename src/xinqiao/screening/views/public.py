@@ -48,7 +48,7 @@ SERVICE_TYPES: tuple[str, ...] = (
 MAX_SERVICES = 60
 TOKEN_SALT = "xinqiao.screening.public.result"  # noqa: S105  (a signing namespace, not a secret)
 TOKEN_MAX_AGE = 3600  # seconds the result page stays reachable
-RATE_SCOPE = "screening-public"
+RATE_SCOPE = "screening-public"  # shared with the anonymous API submissions
 SECONDS_PER_ITEM = 12  # for the "about N minutes" estimate
 
 
