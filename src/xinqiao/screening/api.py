@@ -21,8 +21,9 @@ PUBLIC_RATE_SCOPE = "screening-public"  # the same counter as the public self-sc
 
 def api_response_429(request: HttpRequest, retry_after: int) -> HttpResponse:
     """Too many submissions from this address: say when to retry, and where to get help now."""
-    message = ("提交过于频繁，请稍后再试。如需立即帮助，请拨打 12356。" if _lang() == "zh"
-               else "Too many submissions; try again later. For help now, call 12356.")
+    line = services.alerting()["crisis_hotline"]["number"]
+    message = (f"提交过于频繁，请稍后再试。如需立即帮助，请拨打 {line}。" if _lang() == "zh"
+               else f"Too many submissions; try again later. For help now, call {line}.")
     response = JsonResponse({"detail": [{"field": "", "message": message}]}, status=429,
                             json_dumps_params={"ensure_ascii": False})
     response["Retry-After"] = str(retry_after)
