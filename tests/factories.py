@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from datetime import date
+from typing import Any
 
 import factory
 from django.contrib.auth.models import Group
@@ -96,3 +97,27 @@ def build_cast() -> dict[str, User]:
                                              roles=["regulator"])
     cast["no_role"] = UserFactory(username="no_role", region=towns[0])
     return cast
+
+
+def school_campaign_group(psychologist: User, county: Region, *, instruments: tuple[str, ...] = ("phq9",),
+                          identified: bool = True, school_name: str = "测试中学",
+                          campaign_name: str = "秋季筛查", group_name: str = "初一（1）班") -> Any:
+    """An open campaign of ``psychologist`` at a new school in ``county``, with one class.
+
+    The psychologist is moved to that school (campaigns are scoped to the psychologist's organisation).
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from xinqiao.screening.models import Campaign, CampaignGroup
+
+    school = Organisation.objects.create(name=school_name, org_type=OrgType.SCHOOL, region=county)
+    psychologist.organisation = school
+    psychologist.save(update_fields=["organisation"])
+    now = timezone.now()
+    campaign = Campaign.objects.create(
+        name=campaign_name, organisation=school, owner=psychologist, instrument_ids=list(instruments),
+        opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=7), identified=identified, region=county,
+    )
+    return CampaignGroup.objects.create(campaign=campaign, name=group_name)

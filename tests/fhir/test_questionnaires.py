@@ -3,19 +3,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
+from tests.factories import school_campaign_group
 from tests.helpers import verified_client
-from xinqiao.core.models import AuditEvent, Organisation, OrgType, Region
+from xinqiao.core.models import AuditEvent, Region
 from xinqiao.fhir.questionnaires import (
     ORDINAL_VALUE,
     questionnaire,
@@ -24,7 +23,7 @@ from xinqiao.fhir.questionnaires import (
 )
 from xinqiao.screening import services
 from xinqiao.screening.instruments import INSTRUMENT_IDS, all_instruments, load
-from xinqiao.screening.models import Campaign, CampaignGroup, Source
+from xinqiao.screening.models import CampaignGroup, Source
 
 LOINC = "http://loinc.org"
 PHQ9_ITEMS = [
@@ -137,23 +136,7 @@ def test_cssrs_skip_logic_is_enable_when() -> None:
 @pytest.fixture
 def campaign(cast: dict[str, Any], towns: list[Any]) -> CampaignGroup:
     """An identified campaign of psychologist_a's school in county A, with one class."""
-    psychologist = cast["psychologist_a"]
-    county = Region.objects.get(code=towns[0].county_code)
-    school = Organisation.objects.create(name="测试中学", org_type=OrgType.SCHOOL, region=county)
-    psychologist.organisation = school
-    psychologist.save(update_fields=["organisation"])
-    now = timezone.now()
-    camp = Campaign.objects.create(
-        name="秋季筛查",
-        organisation=school,
-        owner=psychologist,
-        instrument_ids=["phq9"],
-        opens_at=now - timedelta(days=1),
-        closes_at=now + timedelta(days=7),
-        identified=True,
-        region=county,
-    )
-    return CampaignGroup.objects.create(campaign=camp, name="初一（1）班")
+    return school_campaign_group(cast["psychologist_a"], Region.objects.get(code=towns[0].county_code))
 
 
 PHQ9 = [1, 2, 0, 3, 1, 0, 2, 1, 1]

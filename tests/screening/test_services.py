@@ -13,9 +13,10 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xinqiao.core.models import Organisation, OrgType, Region
+from tests.factories import school_campaign_group
+from xinqiao.core.models import Region
 from xinqiao.screening import services
-from xinqiao.screening.models import AlertTask, Campaign, CampaignGroup, ScreeningResponse, Source
+from xinqiao.screening.models import AlertTask, CampaignGroup, ScreeningResponse, Source
 from xinqiao.screening.services import Submission, escalate_overdue_alerts, submit_response
 
 pytestmark = pytest.mark.django_db
@@ -24,22 +25,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def group(cast: dict[str, Any], towns: list[Any]) -> CampaignGroup:
     """A class of psychologist_a's campaign at a school in county A."""
-    psychologist = cast["psychologist_a"]
-    county = Region.objects.get(code=towns[0].county_code)
-    school = Organisation.objects.create(name="测试中学", org_type=OrgType.SCHOOL, region=county)
-    psychologist.organisation = school
-    psychologist.save(update_fields=["organisation"])
-    now = timezone.now()
-    campaign = Campaign.objects.create(
-        name="秋季筛查",
-        organisation=school,
-        owner=psychologist,
-        instrument_ids=["phq9", "epds"],
-        opens_at=now - timedelta(days=1),
-        closes_at=now + timedelta(days=7),
-        region=county,
-    )
-    return CampaignGroup.objects.create(campaign=campaign, name="初一（1）班")
+    return school_campaign_group(cast["psychologist_a"], Region.objects.get(code=towns[0].county_code),
+                                 instruments=("phq9", "epds"), identified=False)
 
 
 def _public(town: Any, answers: Sequence[int | None], instrument: str = "phq9", key: str = "") -> Submission:

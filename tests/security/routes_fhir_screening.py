@@ -9,7 +9,6 @@ centre and the school psychologist; everybody else gets 404, as for a record out
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from tests.security.test_permission_matrix import EVERYONE, Route, by_role, record
@@ -20,29 +19,14 @@ SCREENING_VIEWERS = frozenset({"regulator", "regulator_province", "mhc_staff_a",
 def _responses(ctx: dict[str, Any]) -> dict[str, Any]:
     """One PHQ-9 campaign response per scope, created on first use and kept in ``ctx``."""
     if "fhir_screening_responses" not in ctx:
-        from django.utils import timezone
-
-        from xinqiao.core.models import Organisation, OrgType, Region
-        from xinqiao.screening.models import Campaign, CampaignGroup, Source
+        from tests.factories import school_campaign_group
+        from xinqiao.core.models import Region
+        from xinqiao.screening.models import Source
         from xinqiao.screening.services import Submission, submit_response
 
         psychologist = ctx["cast"]["psychologist_a"]
-        county = Region.objects.get(code=psychologist.region_id)
-        school = Organisation.objects.create(name="矩阵测试中学", org_type=OrgType.SCHOOL, region=county)
-        psychologist.organisation = school
-        psychologist.save(update_fields=["organisation"])
-        now = timezone.now()
-        campaign = Campaign.objects.create(
-            name="矩阵测试筛查",
-            organisation=school,
-            owner=psychologist,
-            instrument_ids=["phq9"],
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=1),
-            identified=True,
-            region=county,
-        )
-        group = CampaignGroup.objects.create(campaign=campaign, name="矩阵测试班")
+        group = school_campaign_group(psychologist, Region.objects.get(code=psychologist.region_id),
+                                      school_name="矩阵测试中学", campaign_name="矩阵测试筛查", group_name="矩阵测试班")
         regions = {scope: ctx["persons"][scope].region_id for scope in ("in", "sibling", "out")}
         ctx["fhir_screening_responses"] = {
             scope: submit_response(
