@@ -110,19 +110,23 @@ def duplicate_id_groups() -> list[tuple[str, int]]:
     return [(r["id_number_index"], r["n"]) for r in rows]
 
 
-def view_person(actor: Any, person: Person) -> dict[str, Any]:
-    """What the actor may see of a person they reached through ``restrict``; audited as a view."""
-    audit.record(AuditAction.VIEW, obj=person)
-    return present(actor, person)
+def view_record(actor: Any, obj: Any) -> dict[str, Any]:
+    """What the actor may see of a personal-data record reached through ``restrict``; audited as a view."""
+    audit.record(AuditAction.VIEW, obj=obj)
+    return present(actor, obj)
 
 
-def unmask_person(actor: Any, person: Person, purpose: str) -> dict[str, Any]:
-    """Reveal the masked fields the actor may reveal, after recording why (audited)."""
+def unmask_record(actor: Any, obj: Any, purpose: str) -> dict[str, Any]:
+    """Reveal the masked fields of any personal-data record the actor may reveal, after recording why."""
     purpose = purpose.strip()
     if len(purpose) < 4:
         raise ValidationError({"purpose": _("State the purpose of revealing this record (at least 4 characters).")})
-    fields = unmaskable_fields(actor, person)
+    fields = unmaskable_fields(actor, obj)
     if not fields:
         raise PermissionDenied
-    audit.record(AuditAction.UNMASK, obj=person, purpose=purpose, detail={"fields": fields})
-    return present(actor, person, unmasked=True)
+    audit.record(AuditAction.UNMASK, obj=obj, purpose=purpose, detail={"fields": fields})
+    return present(actor, obj, unmasked=True)
+
+
+view_person = view_record
+unmask_person = unmask_record

@@ -3,6 +3,9 @@ QuestionnaireResponse and its score Observation (signed in, scoped, audited, nev
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
@@ -52,27 +55,26 @@ def _scoped_response(request: HttpRequest, pk: str) -> ScreeningResponse | None:
     return ScreeningResponse.objects.restrict(request.user).filter(pk=int(pk) if pk.isdigit() else -1).first()
 
 
-@require_GET
-def questionnaire_response_read(request: HttpRequest, pk: str) -> JsonResponse:
-    """QuestionnaireResponse/{id}: 404 when missing or outside the caller's scope; audited as a view."""
+def _read_response(request: HttpRequest, pk: str, reference: str, resource_type: str,
+                   build: Callable[[ScreeningResponse], dict[str, Any]]) -> JsonResponse:
+    """A resource built from one stored response: 401 signed out, 404 missing or out of scope, audited."""
     if not request.user.is_authenticated:
         return _unauthenticated()
     response = _scoped_response(request, pk)
     if response is None:
-        return _not_found(f"QuestionnaireResponse/{pk}")
-    resource = questionnaire_response(response)
-    audit.record(AuditAction.VIEW, obj=response, detail={"via": "fhir", "resource": "QuestionnaireResponse"})
+        return _not_found(reference)
+    resource = build(response)
+    audit.record(AuditAction.VIEW, obj=response, detail={"via": "fhir", "resource": resource_type})
     return _fhir(resource)
+
+
+@require_GET
+def questionnaire_response_read(request: HttpRequest, pk: str) -> JsonResponse:
+    """QuestionnaireResponse/{id}: 404 when missing or outside the caller's scope; audited as a view."""
+    return _read_response(request, pk, f"QuestionnaireResponse/{pk}", "QuestionnaireResponse", questionnaire_response)
 
 
 @require_GET
 def screening_observation_read(request: HttpRequest, pk: str) -> JsonResponse:
     """Observation/screening-{id}: the score of a response; same scope and audit as the response."""
-    if not request.user.is_authenticated:
-        return _unauthenticated()
-    response = _scoped_response(request, pk)
-    if response is None:
-        return _not_found(f"Observation/screening-{pk}")
-    resource = score_observation(response)
-    audit.record(AuditAction.VIEW, obj=response, detail={"via": "fhir", "resource": "Observation"})
-    return _fhir(resource)
+    return _read_response(request, pk, f"Observation/screening-{pk}", "Observation", score_observation)

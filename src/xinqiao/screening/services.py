@@ -219,29 +219,6 @@ def create_campaign(actor: Any, data: CampaignInput) -> Campaign:
     return campaign
 
 
-def view_response(actor: Any, response: ScreeningResponse) -> dict[str, Any]:
-    """What the actor may see of a campaign response they reached through ``restrict``; audited as a view."""
-    from xinqiao.core.masks import present
-
-    audit.record(AuditAction.VIEW, obj=response)
-    return present(actor, response)
-
-
-def unmask_response(actor: Any, response: ScreeningResponse, purpose: str) -> dict[str, Any]:
-    """Reveal a participant's masked name and number after recording why (audited, like a person)."""
-    from xinqiao.core.masks import present, unmaskable_fields
-
-    purpose = purpose.strip()
-    if len(purpose) < 4:
-        raise ValidationError({"purpose": _message("请说明查看的目的（至少4个字）。",
-                                                   "State the purpose of revealing this record (at least 4 characters).")})
-    fields = unmaskable_fields(actor, response)
-    if not fields:
-        raise PermissionDenied
-    audit.record(AuditAction.UNMASK, obj=response, purpose=purpose, detail={"fields": fields})
-    return present(actor, response, unmasked=True)
-
-
 def _instrument_ids() -> tuple[str, ...]:
     from xinqiao.screening.instruments import INSTRUMENT_IDS
 

@@ -39,6 +39,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from xinqiao.core import audit
+from xinqiao.core import services as core_services
 from xinqiao.core.forms import UnmaskForm
 from xinqiao.core.masks import present, unmaskable_fields
 from xinqiao.core.models import AuditAction
@@ -271,7 +272,7 @@ def _campaign_response_or_404(request: HttpRequest, pk: int) -> ScreeningRespons
 def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One campaign response (404 out of scope), identity masked; audited as a view."""
     response = _campaign_response_or_404(request, pk)
-    return _response_page(request, response, services.view_response(request.user, response))
+    return _response_page(request, response, core_services.view_record(request.user, response))
 
 
 @login_required
@@ -282,7 +283,7 @@ def response_unmask(request: HttpRequest, pk: int) -> HttpResponse:
     form = UnmaskForm(request.POST)
     if not form.is_valid():
         return _response_page(request, response, present(request.user, response), unmask_form=form, status=400)
-    shown = services.unmask_response(request.user, response, form.cleaned_data["purpose"])  # 403 if not allowed
+    shown = core_services.unmask_record(request.user, response, form.cleaned_data["purpose"])  # 403 if not allowed
     return _response_page(request, response, shown, unmasked=True)
 
 
