@@ -16,8 +16,14 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from xinqiao.caregroups.api import router as caregroups_router
 from xinqiao.core.api import router as core_router
 from xinqiao.core.idempotency import IdempotencyConflict
+from xinqiao.followups.api import router as followups_router
+from xinqiao.patients.api import router as patients_router
+from xinqiao.referrals.api import router as referrals_router
+from xinqiao.registry.api import public_router as services_router
+from xinqiao.registry.api import router as registry_router
 from xinqiao.screening.api import router as screening_router
 
 api = NinjaAPI(
@@ -29,6 +35,12 @@ api = NinjaAPI(
 )
 api.add_router("/", core_router)
 api.add_router("/screening", screening_router)
+api.add_router("/patients", patients_router)
+api.add_router("/followups", followups_router)
+api.add_router("/referrals", referrals_router)
+api.add_router("/caregroups", caregroups_router)
+api.add_router("/registry", registry_router)
+api.add_router("/services", services_router)
 
 _PYDANTIC_MESSAGES = {
     "missing": lambda e: _("This field is required."),

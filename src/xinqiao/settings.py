@@ -71,6 +71,11 @@ INSTALLED_APPS = [
     "ninja",
     "xinqiao.core",
     "xinqiao.screening",
+    "xinqiao.patients",
+    "xinqiao.followups",
+    "xinqiao.referrals",
+    "xinqiao.caregroups",
+    "xinqiao.registry",
     "xinqiao.fhir",
 ]
 

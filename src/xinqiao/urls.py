@@ -14,6 +14,13 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("fhir/", include("xinqiao.fhir.urls")),
     path("screening/", include("xinqiao.screening.urls")),
+    path("patients/", include("xinqiao.patients.urls")),
+    path("followups/", include("xinqiao.followups.urls")),
+    path("referrals/", include("xinqiao.referrals.urls")),
+    path("caregroups/", include("xinqiao.caregroups.urls")),
+    path("registry/", include("xinqiao.registry.urls")),
+    path("services/", include("xinqiao.registry.urls_public")),
+    path("notifications/", include("xinqiao.core.urls_notifications")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),
 ]

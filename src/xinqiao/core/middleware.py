@@ -68,6 +68,7 @@ class IdleTimeoutMiddleware:
 TWO_FACTOR_EXEMPT_PREFIXES = (
     "/accounts/", "/i18n/", "/static/", "/healthz", "/regions/", "/api/v1/regions", "/fhir/metadata",
     "/screening/public/", "/screening/c/", "/api/v1/screening/",
+    "/services/", "/api/v1/services/",
 )
 
 

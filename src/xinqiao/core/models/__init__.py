@@ -2,6 +2,7 @@
 
 from .audit import AuditAction, AuditChainHead, AuditEvent
 from .idempotency import IdempotencyKey
+from .notification import Notification
 from .organisation import Organisation, OrgType
 from .person import DocumentType, Person, Sex
 from .region import InRegion, Region, RegionKind, RegionLevel
@@ -14,6 +15,7 @@ __all__ = [
     "DocumentType",
     "IdempotencyKey",
     "InRegion",
+    "Notification",
     "OrgType",
     "Organisation",
     "Person",
