@@ -20,11 +20,13 @@ from xinqiao.caregroups.api import router as caregroups_router
 from xinqiao.core.api import router as core_router
 from xinqiao.core.idempotency import IdempotencyConflict
 from xinqiao.followups.api import router as followups_router
+from xinqiao.paperwork.api import router as paperwork_router
 from xinqiao.patients.api import router as patients_router
 from xinqiao.referrals.api import router as referrals_router
 from xinqiao.registry.api import public_router as services_router
 from xinqiao.registry.api import router as registry_router
 from xinqiao.screening.api import router as screening_router
+from xinqiao.worklists.api import router as worklists_router
 
 api = NinjaAPI(
     title="xinqiao API",
@@ -41,6 +43,8 @@ api.add_router("/referrals", referrals_router)
 api.add_router("/caregroups", caregroups_router)
 api.add_router("/registry", registry_router)
 api.add_router("/services", services_router)
+api.add_router("/worklists", worklists_router)
+api.add_router("/paperwork", paperwork_router)
 
 _PYDANTIC_MESSAGES = {
     "missing": lambda e: _("This field is required."),

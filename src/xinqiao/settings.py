@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "xinqiao.referrals",
     "xinqiao.caregroups",
     "xinqiao.registry",
+    "xinqiao.worklists",
+    "xinqiao.paperwork",
     "xinqiao.fhir",
 ]
 

@@ -19,6 +19,8 @@ urlpatterns = [
     path("referrals/", include("xinqiao.referrals.urls")),
     path("caregroups/", include("xinqiao.caregroups.urls")),
     path("registry/", include("xinqiao.registry.urls")),
+    path("worklists/", include("xinqiao.worklists.urls")),
+    path("paperwork/", include("xinqiao.paperwork.urls")),
     path("services/", include("xinqiao.registry.urls_public")),
     path("notifications/", include("xinqiao.core.urls_notifications")),
     path("admin/", admin.site.urls),

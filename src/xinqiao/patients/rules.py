@@ -56,3 +56,10 @@ def sharing_rule() -> SharingRule:
 def on_register(status: str) -> bool:
     """在册: registered and neither dead nor moved out (DOMAIN.md §5)."""
     return status not in OFF_REGISTER_STATUSES
+
+
+@lru_cache(maxsize=1)
+def time_limits() -> dict[str, int]:
+    """The configured time limits (``patients/data/time_limits.json``, DOMAIN.md §5)."""
+    raw = json.loads((DATA_DIR / "time_limits.json").read_text(encoding="utf-8"))
+    return {key: int(value) for key, value in raw.items() if not key.startswith("_")}
