@@ -172,6 +172,23 @@ def baseline_application() -> Any:
     return app
 
 
+FASTPATH_MIDDLEWARE = "xinqiao.screening.fastpath.AnonymousSubmissionMiddleware"
+
+
+def fastpath_application() -> Any:
+    """Gunicorn factory (``--app 'bench.screening_load:fastpath_application()'``): ``xinqiao.wsgi``'s
+    application with the lean path for anonymous submissions first in ``MIDDLEWARE``, as production
+    runs it once the settings list it (then this adds nothing)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xinqiao.settings")
+    from django.conf import settings
+
+    if FASTPATH_MIDDLEWARE not in settings.MIDDLEWARE:
+        settings.MIDDLEWARE = [FASTPATH_MIDDLEWARE, *settings.MIDDLEWARE]
+    from django.core.wsgi import get_wsgi_application
+
+    return get_wsgi_application()
+
+
 # --- Plumbing ------------------------------------------------------------------------------------
 
 def _free_port() -> int:

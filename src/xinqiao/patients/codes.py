@@ -279,3 +279,63 @@ class RegistrationSource(models.TextChoices):
     COMMUNITY = "community", _("community discovery, confirmed")
     TRANSFER_IN = "transfer_in", _("transfer from another region")
     IMPORT = "import", _("imported from an earlier system")
+
+
+# --- Registration: the case report (发病报告卡) and community discovery --------------------------
+
+class ReportEntry(models.TextChoices):
+    """How a case report reached the system (《严重精神障碍发病报告管理办法（试行）》2013, Art. 9–10)."""
+
+    ONLINE = "online", _("entered by the hospital")
+    WRITTEN = "written", _("written report entered by the county centre")
+
+
+class BroughtBy(models.IntegerChoices):
+    """发病报告卡 送诊主体: who brought the patient to the hospital."""
+
+    SELF = 1, _("came on their own")
+    FAMILY = 2, _("brought by family")
+    POLICE = 3, _("brought by police")
+    CIVIL_AFFAIRS = 4, _("brought by civil affairs")
+    COMMUNITY = 5, _("brought by the community")
+    OTHER = 6, _("other")
+
+
+class Consent(models.IntegerChoices):
+    """个人信息补充表 知情同意: 1 同意参加管理, 0 不同意参加管理."""
+
+    DISAGREE = 0, _("does not agree to take part in management")
+    AGREE = 1, _("agrees to take part in management")
+
+
+class DisabilityGrade(models.IntegerChoices):
+    """精神残疾等级 on the disability card (GB/T 26341-2010 残疾人残疾分类和分级: 一级 most severe)."""
+
+    GRADE_1 = 1, _("grade 1")
+    GRADE_2 = 2, _("grade 2")
+    GRADE_3 = 3, _("grade 3")
+    GRADE_4 = 4, _("grade 4")
+
+
+class SuspectedSource(models.TextChoices):
+    """Who found a suspected case in the community (《严重精神障碍管理治疗工作规范（2018年版）》 患者发现)."""
+
+    VILLAGE_COMMITTEE = "village_committee", _("village or residents' committee")
+    DOCTOR = "doctor", _("community doctor")
+
+
+class SuspectedStatus(models.TextChoices):
+    """Where a suspected case stands: reported → referred for diagnosis → confirmed or closed."""
+
+    REPORTED = "reported", pgettext_lazy("suspected case", "reported")
+    REFERRED = "referred", pgettext_lazy("suspected case", "referred for diagnosis")
+    CONFIRMED = "confirmed", pgettext_lazy("suspected case", "confirmed and registered")
+    CLOSED = "closed", pgettext_lazy("suspected case", "closed: not a case")
+
+
+class TransferStatus(models.TextChoices):
+    """A hand-over to the region a patient moved to; the receiving region must accept."""
+
+    PENDING = "pending", pgettext_lazy("transfer", "waiting for the receiving region")
+    ACCEPTED = "accepted", pgettext_lazy("transfer", "accepted")
+    DECLINED = "declined", pgettext_lazy("transfer", "declined")

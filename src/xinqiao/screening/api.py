@@ -12,7 +12,7 @@ from ninja import Header, Router, Status
 
 from xinqiao.screening import ratelimit, services
 from xinqiao.screening.instruments import INSTRUMENT_IDS, load
-from xinqiao.screening.models import CampaignGroup, Source
+from xinqiao.screening.models import CampaignGroup, ScreeningResponse, Source
 from xinqiao.screening.schemas import InstrumentSummary, ResponseIn, ResponseOut
 
 router = Router(tags=["screening"])
@@ -75,15 +75,22 @@ def submit(
         name = number = ""  # nothing identifying is stored unless the campaign is identified
     else:
         name, number = payload.participant_name.strip(), payload.participant_number.strip()
-    who = f"u{user.pk}" if user.is_authenticated else "anon"
     response, created = services.submit_response(
         services.Submission(instrument=payload.instrument, answers=list(payload.answers), source=source,
                             region_code=region_code, group=group, participant_name=name,
-                            participant_number=number, key=f"{who}:{idempotency_key[:100]}"),
+                            participant_number=number, key=submission_key(user, idempotency_key)),
         actor=user,
     )
+    return Status(201, created_reply(response, created))
+
+
+def submission_key(user: Any, idempotency_key: str) -> str:
+    """The stored idempotency key: the client's key qualified by who sent it (``anon`` or ``u<id>``)."""
+    who = f"u{user.pk}" if user is not None and user.is_authenticated else "anon"
+    return f"{who}:{idempotency_key[:100]}"
+
+
+def created_reply(response: ScreeningResponse, created: bool) -> dict[str, Any]:
+    """The body of a 201 (``ResponseOut``): the id, whether it was a replay, the score, the crisis line."""
     crisis = services.alerting()["crisis_hotline"]["number"] if response.alerts else None
-    return Status(201, {"id": response.pk, "replayed": not created, "result": response.result_dict(),
-                        "crisis_line": crisis})
-
-
+    return {"id": response.pk, "replayed": not created, "result": response.result_dict(), "crisis_line": crisis}

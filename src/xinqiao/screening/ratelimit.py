@@ -4,7 +4,9 @@ The counter's cache key holds ``HMAC-SHA256(daily salt, client address)``, where
 itself an HMAC of ``settings.SECRET_KEY`` and the UTC date. The raw address is never written
 anywhere (not in a key, not in a value), and yesterday's digests cannot be linked to today's: the
 salt changes every day and is not stored. The counts live in Django's cache (Redis in production,
-local memory otherwise) and expire with their window.
+local memory otherwise) and expire with their window. Counting costs one cache round trip: on Redis
+one ``MULTI`` of ``SET key 0 EX <window> NX`` and ``INCR key``; elsewhere an ``incr`` of the
+existing counter, ``add`` only for the first request of a window.
 
 The rate is ``"<count>/<seconds>"`` (``"30/600"``: 30 requests per 10 minutes); a unit suffix is
 accepted on the window (``"30/10m"``, ``"100/1h"``). The public self-screening reads it from
@@ -19,9 +21,11 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 
 from xinqiao.core.request_context import client_address
@@ -79,9 +83,13 @@ def public_rate() -> Rate:
 
 
 def daily_salt(day: date) -> bytes:
-    """The salt of one UTC day, derived from ``SECRET_KEY``; never stored."""
-    return hmac.new(settings.SECRET_KEY.encode(), f"xinqiao.ratelimit.salt:{day.isoformat()}".encode(),
-                    hashlib.sha256).digest()
+    """The salt of one UTC day, derived from ``SECRET_KEY``; never stored (only kept in memory)."""
+    return _salt(settings.SECRET_KEY, day)
+
+
+@lru_cache(maxsize=4)
+def _salt(secret: str, day: date) -> bytes:
+    return hmac.new(secret.encode(), f"xinqiao.ratelimit.salt:{day.isoformat()}".encode(), hashlib.sha256).digest()
 
 
 def client_digest(request: HttpRequest, *, now: float | None = None) -> str:
@@ -102,13 +110,35 @@ def hit(request: HttpRequest, scope: str, rate: Rate, *, now: float | None = Non
     """Count one request of this client in ``scope``; ``allowed`` is false once over the limit."""
     now = time.time() if now is None else now
     window_index = int(now // rate.window)
-    key = cache_key(scope, client_digest(request, now=now), window_index)
-    timeout = rate.window + 1
-    cache.add(key, 0, timeout=timeout)
-    try:
-        count = int(cache.incr(key))
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=timeout)
-        count = 1
+    count = _count(cache_key(scope, client_digest(request, now=now), window_index), rate.window + 1)
     retry_after = max(1, int((window_index + 1) * rate.window - now))
     return Verdict(allowed=count <= rate.limit, count=count, limit=rate.limit, retry_after=retry_after)
+
+
+def _count(key: str, timeout: int) -> int:
+    """Add one to the counter ``key`` (created with ``timeout`` seconds to live); the new count."""
+    cache = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(cache, RedisCache):
+        return _count_redis(cache, key, timeout)
+    try:
+        return int(cache.incr(key))  # the common case: the window's counter exists
+    except ValueError:  # first request of the window (or the counter just expired)
+        if cache.add(key, 1, timeout=timeout):
+            return 1
+        try:
+            return int(cache.incr(key))  # another process created it in between
+        except ValueError:  # and it expired at once: start over
+            cache.set(key, 1, timeout=timeout)
+            return 1
+
+
+def _count_redis(cache: RedisCache, key: str, timeout: int) -> int:
+    """One round trip: create the counter at 0 with its expiry unless it exists, then ``INCR`` it,
+    in one ``MULTI``/``EXEC`` (so a counter never exists without its expiry). Django's own
+    ``add`` + ``incr`` is three round trips (``SET NX``, ``EXISTS``, ``INCR``)."""
+    full_key = cache.make_and_validate_key(key)
+    client = cache._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]  # Django's client
+    pipe = client.pipeline(transaction=True)
+    pipe.set(full_key, 0, ex=timeout, nx=True)
+    pipe.incr(full_key)
+    return int(pipe.execute()[-1])

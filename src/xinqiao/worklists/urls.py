@@ -2,7 +2,12 @@
 
 from django.urls import path
 
+from xinqiao.worklists import views
+
 app_name = "worklists"
 
-urlpatterns: list = []
-__all__ = ["path", "urlpatterns"]
+urlpatterns: list = [
+    path("", views.overview, name="overview"),
+    path("<slug:code>/", views.worklist, name="list"),
+    path("<slug:code>/export.xlsx", views.worklist_export, name="export"),
+]

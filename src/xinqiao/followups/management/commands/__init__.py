@@ -1,0 +1,1 @@
+"""``xinqiao followup-rule`` and the other commands of the followups app."""

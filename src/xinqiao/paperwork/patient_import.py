@@ -1,0 +1,526 @@
+"""Importing existing patients: the columns, the row checks and the bulk commit.
+
+One row is one patient as an earlier system or a paper register holds them: identity (姓名, 证件),
+home township, 目前诊断, the danger level and follow-up dates the work lists need, and the
+个人信息补充表 (DOMAIN.md §4) with the national-system extras. Codes are those of
+``patients.codes`` (the paper form's codes).
+
+Checks per row: required cells; codes; dates (not in the future, except the next follow-up);
+the ID number per GB 11643-1999 (``core.idcard``); the township exists and lies in the importer's
+region; the diagnosis and its ICD-10 code(s) (``patients.rules.icd10_errors``); the supplement's
+cross-field rules (``patients.services.supplement_errors``). Across rows and the deployment: the
+same ID number twice in the file is an error; a person already registered in the importer's
+scope is skipped (a re-import creates nothing); one registered elsewhere is an error (the county
+centre transfers or merges); a known person without a registration is reused, as
+``patients.services.resolve_person`` does.
+
+The commit mirrors ``patients.services.register_patient`` row for row (Person, Patient with a
+register number from ``next_register_numbers``, the registration ``StatusChange``, the
+``PersonalSupplement``) but with ``bulk_create`` in batches, one audit event for the batch and no
+per-patient notices (an import is not news to the clinic that keeps these patients).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
+from xinqiao.core import idcard
+from xinqiao.core.models import DocumentType, InRegion, Organisation, Person, Region, RegionLevel, Sex, User
+from xinqiao.core.scope import in_scope
+from xinqiao.core.services import idcard_error_message
+from xinqiao.paperwork.columns import BOOL, CODE, CODES, COUNT, DATE, Column, RowError
+from xinqiao.patients import rules as patient_rules
+from xinqiao.patients.codes import (
+    Classification,
+    Consent,
+    DangerLevel,
+    Diagnosis,
+    DisabilityGrade,
+    EconomicStatus,
+    Employment,
+    Household,
+    LatestTreatmentEffect,
+    LockStatus,
+    OutpatientHistory,
+    PatientStatus,
+    RegistrationSource,
+    Symptom,
+)
+from xinqiao.patients.models import BEHAVIOUR_COUNT_FIELDS, Patient, PersonalSupplement, StatusChange
+
+C = pgettext_lazy
+S = "spreadsheet"
+
+IDENTITY = "identity"
+REGISTER = "register"
+SUPPLEMENT = "supplement"
+
+COLUMNS: tuple[Column, ...] = (
+    # 身份 (core.Person)
+    Column("name", C(S, "Name"), required=True, max_length=64, example="王某某", width=10, group=IDENTITY),
+    Column("id_type", C(S, "Document type"), CODE, choices=DocumentType, example="resident_id 居民身份证",
+           hint=C(S, "Blank means resident identity card."), width=18, group=IDENTITY),
+    Column("id_number", C(S, "ID number"), required=True, max_length=32, example="440106199001011237", width=22,
+           hint=C(S, "18 characters, as text (a number loses its last digits)."), group=IDENTITY),
+    Column("sex", C(S, "Sex"), CODE, choices=Sex, hint=C(S, "Read from a resident ID number when blank."),
+           group=IDENTITY),
+    Column("birth_date", C(S, "Date of birth"), DATE, hint=C(S, "Read from a resident ID number when blank."),
+           group=IDENTITY),
+    Column("phone", C(S, "Phone"), max_length=20, example="13800000000", group=IDENTITY),
+    Column("address", C(S, "Current address"), max_length=255, example="广州市天河区某某路1号", width=24,
+           group=IDENTITY),
+    Column("region_code", C(S, "Township code"), required=True, max_length=9, example="440106001", width=14,
+           hint=C(S, "9-digit code of the township (乡镇/街道) of the current address."), group=IDENTITY),
+    # 登记与管理 (patients.Patient)
+    Column("registered_on", C(S, "Registered on"), DATE, hint=C(S, "Blank means today."), example="2020-03-01",
+           group=REGISTER),
+    Column("diagnosis", C(S, "Current diagnosis"), CODE, required=True, choices=Diagnosis,
+           example="F20 精神分裂症", width=22, group=REGISTER),
+    Column("icd10_code", C(S, "ICD-10 code"), required=True, max_length=16, example="F20.0", group=REGISTER),
+    Column("co_icd10_code", C(S, "Co-occurring ICD-10 code"), max_length=16,
+           hint=C(S, "G40.x for F06; the co-occurring mental disorder for F70–F79."), group=REGISTER),
+    Column("diagnosed_on", C(S, "Date of diagnosis"), DATE, example="2019-11-20", group=REGISTER),
+    Column("diagnosing_hospital", C(S, "Confirming hospital"), max_length=120, width=20,
+           hint=C(S, "The hospital's name as registered in xinqiao."), group=REGISTER),
+    Column("managing_organisation", C(S, "Managing clinic"), max_length=120, width=20,
+           hint=C(S, "Blank means the township's health centre."), group=REGISTER),
+    Column("responsible_doctor", C(S, "Responsible doctor (user name)"), max_length=150, width=16,
+           group=REGISTER),
+    Column("danger_level", C(S, "Danger level"), CODE, choices=DangerLevel, example="0", width=12,
+           hint=C(S, "Blank means 0."), group=REGISTER),
+    Column("last_followup_date", C(S, "Last follow-up"), DATE, group=REGISTER),
+    Column("last_classification", C(S, "Last classification"), CODE, choices=Classification, group=REGISTER),
+    Column("next_followup_due", C(S, "Next follow-up due"), DATE,
+           hint=C(S, "Blank: from the last classification, or within 2 weeks of registration."), group=REGISTER),
+    # 个人信息补充表 (patients.PersonalSupplement)
+    Column("guardian_name", C(S, "Guardian's name"), max_length=64, group=SUPPLEMENT),
+    Column("guardian_relation", C(S, "Guardian's relation"), max_length=32, example="父子", group=SUPPLEMENT),
+    Column("guardian_address", C(S, "Guardian's address"), max_length=255, width=24, group=SUPPLEMENT),
+    Column("guardian_phone", C(S, "Guardian's phone"), max_length=20, group=SUPPLEMENT),
+    Column("village_contact_name", C(S, "Village committee contact"), max_length=64, group=SUPPLEMENT),
+    Column("village_contact_phone", C(S, "Contact's phone"), max_length=20, group=SUPPLEMENT),
+    Column("household", C(S, "Household type"), CODE, choices=Household, group=SUPPLEMENT),
+    Column("employment", C(S, "Employment"), CODE, choices=Employment, group=SUPPLEMENT),
+    Column("consent", C(S, "Informed consent"), CODE, choices=Consent, group=SUPPLEMENT),
+    Column("consent_signed_by", C(S, "Consent signed by"), max_length=64, group=SUPPLEMENT),
+    Column("consent_date", C(S, "Consent signed on"), DATE, group=SUPPLEMENT),
+    Column("onset_date", C(S, "First onset"), DATE, group=SUPPLEMENT),
+    Column("past_symptoms", C(S, "Main past symptoms"), CODES, choices=Symptom, example="1,3,10", width=16,
+           hint=C(S, "Several codes separated by commas."), group=SUPPLEMENT),
+    Column("past_lock", C(S, "Past locking up"), CODE, choices=LockStatus, group=SUPPLEMENT),
+    Column("outpatient_history", C(S, "Past outpatient treatment"), CODE, choices=OutpatientHistory,
+           group=SUPPLEMENT),
+    Column("first_antipsychotic_date", C(S, "First antipsychotic treatment"), DATE, group=SUPPLEMENT),
+    Column("admissions", C(S, "Psychiatric admissions"), COUNT, group=SUPPLEMENT),
+    Column("latest_treatment_effect", C(S, "Latest treatment effect"), CODE, choices=LatestTreatmentEffect,
+           group=SUPPLEMENT),
+    Column("minor_trouble_count", C(S, "Minor trouble-making (times)"), COUNT, group=SUPPLEMENT),
+    Column("trouble_count", C(S, "Causing trouble (times)"), COUNT, group=SUPPLEMENT),
+    Column("disaster_count", C(S, "Causing a disaster (times)"), COUNT, group=SUPPLEMENT),
+    Column("other_harm_count", C(S, "Other harmful behaviour (times)"), COUNT, group=SUPPLEMENT),
+    Column("self_harm_count", C(S, "Self-harm (times)"), COUNT, group=SUPPLEMENT),
+    Column("suicide_attempt_count", C(S, "Attempted suicide (times)"), COUNT, group=SUPPLEMENT),
+    Column("economic_status", C(S, "Economic status"), CODE, choices=EconomicStatus, group=SUPPLEMENT),
+    Column("specialist_opinion", C(S, "Specialist's opinion"), max_length=500, width=24, group=SUPPLEMENT),
+    Column("poverty_alleviation", C(S, "Targeted poverty alleviation"), BOOL, group=SUPPLEMENT),
+    Column("guardianship_subsidy", C(S, "Guardianship subsidy"), BOOL, group=SUPPLEMENT),
+    Column("disability_card", C(S, "Disability card"), BOOL, group=SUPPLEMENT),
+    Column("disability_grade", C(S, "Mental disability grade"), CODE, choices=DisabilityGrade, group=SUPPLEMENT),
+    Column("care_group_service", C(S, "Care and support group"), BOOL, group=SUPPLEMENT),
+    Column("family_doctor_contract", C(S, "Family-doctor contract"), BOOL, group=SUPPLEMENT),
+    Column("community_rehab", C(S, "Community rehabilitation"), BOOL, group=SUPPLEMENT),
+    Column("filled_on", C(S, "Supplement filled in on"), DATE, hint=C(S, "Blank means the registration date."),
+           group=SUPPLEMENT),
+)
+COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
+SUPPLEMENT_KEYS = frozenset(c.key for c in COLUMNS if c.group == SUPPLEMENT)
+#: Dates that may not lie in the future (the next follow-up may).
+PAST_DATES = ("birth_date", "registered_on", "diagnosed_on", "last_followup_date", "consent_date", "onset_date",
+              "first_antipsychotic_date", "filled_on")
+SUPPLEMENT_TEXT = ("guardian_name", "guardian_relation", "guardian_address", "guardian_phone",
+                   "village_contact_name", "village_contact_phone", "consent_signed_by", "specialist_opinion")
+SUPPLEMENT_VALUES = ("household", "employment", "consent", "consent_date", "onset_date", "past_lock",
+                     "outpatient_history", "first_antipsychotic_date", "admissions", "latest_treatment_effect",
+                     "economic_status", "poverty_alleviation", "guardianship_subsidy", "disability_card",
+                     "disability_grade", "care_group_service", "family_doctor_contract", "community_rehab")
+PHONE = re.compile(r"^[0-9+\-\s()]{5,20}$")
+SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
+
+
+def header(key: str) -> str:
+    """The column header of a key in the active language (what the report names)."""
+    return str(COLUMN_BY_KEY[key].header)
+
+
+@dataclass
+class PatientRow:
+    """A row that passed its own checks: the values the commit needs."""
+
+    row: int
+    values: dict[str, Any]
+    township: str
+    id_type: str
+    id_number: str
+    index: str
+    sex: str
+    birth_date: date | None
+    clinic_id: int
+    doctor_id: int | None
+    hospital_id: int | None
+    has_supplement: bool
+    person_id: int | None = None  # an existing person without a registration (reused)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Lookups:
+    """What the row checks need from the database, loaded once per file (never once per row)."""
+
+    def __init__(self, actor: Any) -> None:
+        from xinqiao.patients.services import CLINIC_TYPES, HOSPITAL_TYPES
+
+        self.actor = actor
+        self.today = timezone.localdate()
+        region = actor.region_id or ""
+        towns = Region.objects.filter(level=RegionLevel.TOWNSHIP)
+        if region:
+            towns = towns.filter(code__startswith=region)
+        elif not actor.is_superuser:
+            towns = towns.none()
+        self.townships: set[str] = set(towns.values_list("code", flat=True))
+        self._outside: dict[str, str] = {}
+        clinics: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for code, name, pk in (Organisation.objects.filter(township_code__in=self.townships, org_type__in=CLINIC_TYPES,
+                                                           is_active=True)
+                               .order_by("org_type", "id").values_list("township_code", "name", "id")):
+            clinics[code].append((name, pk))
+        self.clinics = clinics
+        hospitals: dict[str, list[int]] = defaultdict(list)
+        for name, pk in Organisation.objects.filter(org_type__in=HOSPITAL_TYPES).values_list("name", "id"):
+            hospitals[name.strip()].append(pk)
+        self.hospitals = hospitals
+        self._doctors: dict[str, User | None] = {}
+
+    def township_error(self, code: str) -> str | None:
+        """Why a township code cannot be used here, or ``None``."""
+        if code in self.townships:
+            return None
+        if code not in self._outside:
+            if not code.isdigit() or len(code) != 9:
+                message = _("Enter the 9-digit code of a township (乡镇/街道).")
+            else:
+                region = Region.objects.filter(code=code).only("level").first()
+                if region is None:
+                    message = _("There is no township with the code %(code)s.") % {"code": code}
+                elif region.level != RegionLevel.TOWNSHIP:
+                    message = _("%(code)s is not a township (乡镇/街道) code.") % {"code": code}
+                else:
+                    message = _("Township %(code)s is outside your region.") % {"code": code}
+            self._outside[code] = message
+        return self._outside[code]
+
+    def doctor(self, username: str, township: str) -> tuple[int | None, str | None]:
+        """The responsible doctor named by user name: active and working in the patient's township."""
+        if username not in self._doctors:
+            self._doctors[username] = (User.objects.filter(username=username, is_active=True)
+                                       .only("id", "region_id", "is_superuser").first())
+        user = self._doctors[username]
+        if user is None or not in_scope(user, township):
+            return None, _("Choose a doctor working in the patient's township (their user name).")
+        return user.pk, None
+
+
+def _get(values: dict[str, Any], key: str, default: Any = None) -> Any:
+    value = values.get(key)
+    return default if value is None else value
+
+
+class PatientImport:
+    """Validate and commit a sheet of existing patients."""
+
+    columns = COLUMNS
+
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
+        self.lookups = Lookups(actor)
+
+    # --- one row ----------------------------------------------------------------------------------
+
+    def check_row(self, number: int, values: dict[str, Any], errors: list[RowError]) -> PatientRow | None:
+        """Cross-field checks of one parsed row; appends errors and returns the row if it is clean."""
+        lookups = self.lookups
+        start = len(errors)
+
+        def error(key: str, message: str) -> None:
+            errors.append(RowError(number, header(key) if key else "", message))
+
+        today = lookups.today
+        for key in PAST_DATES:
+            value = values.get(key)
+            if value is not None and value > today:
+                error(key, _("The date is later than today."))
+        # Identity
+        id_type = _get(values, "id_type", DocumentType.RESIDENT_ID)
+        raw_id = values.get("id_number") or ""
+        checked = None
+        if SCIENTIFIC.match(raw_id):
+            error("id_number", _("The ID number was stored as a number and lost its last digits: format the "
+                                 "column as text and enter it again."))
+        elif raw_id:
+            checked = idcard.validate_document(id_type, raw_id)
+            if not checked.valid:
+                error("id_number", idcard_error_message(checked.error))
+                checked = None
+        for key in ("phone", "guardian_phone", "village_contact_phone"):
+            value = values.get(key)
+            if value and not PHONE.match(value):
+                error(key, _("Enter a phone number of digits only."))
+        township = values.get("region_code") or ""
+        if township:
+            problem = lookups.township_error(township)
+            if problem:
+                error("region_code", problem)
+        # Diagnosis
+        diagnosis = values.get("diagnosis")
+        if diagnosis is not None:
+            messages = {
+                "required": _("This column must not be empty."),
+                "format": _("Enter an ICD-10 code such as F20.0."),
+                "not_six": _("Choose one of the six severe mental disorders."),
+                "mismatch": _("This ICD-10 code does not belong to the chosen diagnosis."),
+                "needs_g40": _("Mental disorder due to epilepsy (F06) needs the co-occurring epilepsy code G40.x."),
+                "needs_co_disorder": _("Mental retardation (F70–F79) needs the code of the co-occurring mental "
+                                       "disorder (an F code outside F70–F79)."),
+            }
+            for key, code in patient_rules.icd10_errors(diagnosis, values.get("icd10_code") or "",
+                                                        values.get("co_icd10_code") or ""):
+                if key == "icd10_code" and code == "required":
+                    continue  # already reported as a missing required cell
+                error(key, messages.get(code, _("This value is not valid.")))
+        hospital_id = None
+        hospital = values.get("diagnosing_hospital")
+        if hospital:
+            ids = lookups.hospitals.get(hospital, [])
+            if len(ids) != 1:
+                error("diagnosing_hospital", _("No psychiatric hospital, general hospital psychiatry department or "
+                                               "mental-health centre has this name.") if not ids else
+                      _("Several hospitals have this name: ask the county centre which one to use."))
+            else:
+                hospital_id = ids[0]
+        clinic_id = 0
+        if township in lookups.townships:
+            clinics = lookups.clinics.get(township, [])
+            wanted = values.get("managing_organisation")
+            if wanted:
+                matches = [pk for name, pk in clinics if name == wanted]
+                if not matches:
+                    error("managing_organisation", _("No community or township health centre of this township has "
+                                                     "this name."))
+                else:
+                    clinic_id = matches[0]
+            elif not clinics:
+                error("region_code", _("This township has no community or township health centre to manage the "
+                                       "patient: add one first."))
+            else:
+                clinic_id = clinics[0][1]
+        doctor_id = None
+        username = values.get("responsible_doctor")
+        if username and township in lookups.townships:
+            doctor_id, problem = lookups.doctor(username, township)
+            if problem:
+                error("responsible_doctor", problem)
+        if values.get("last_classification") is not None and values.get("last_followup_date") is None:
+            error("last_followup_date", _("Give the date of the last follow-up with its classification."))
+        # 个人信息补充表
+        has_supplement = any(values.get(key) not in (None, "", []) for key in SUPPLEMENT_KEYS)
+        if has_supplement:
+            for key, message in self._supplement_errors(values).items():
+                error(key, message)
+        if len(errors) > start or checked is None:
+            return None
+        return PatientRow(
+            row=number, values=values, township=township, id_type=id_type, id_number=checked.normalized,
+            index=Person.id_index_for(id_type, checked.normalized),
+            sex=(checked.sex if checked.sex else _get(values, "sex", Sex.UNKNOWN)),
+            birth_date=checked.birth_date or values.get("birth_date"),
+            clinic_id=clinic_id, doctor_id=doctor_id, hospital_id=hospital_id, has_supplement=has_supplement,
+        )
+
+    def _supplement_errors(self, values: dict[str, Any]) -> dict[str, str]:
+        from xinqiao.patients.services import SupplementInput, supplement_errors
+
+        data = SupplementInput(
+            **{key: values.get(key) or "" for key in SUPPLEMENT_TEXT},
+            **{key: values.get(key) for key in SUPPLEMENT_VALUES if values.get(key) is not None},
+            past_symptoms=list(values.get("past_symptoms") or []),
+            behaviour_counts={code: values.get(name) or 0 for code, name in BEHAVIOUR_COUNT_FIELDS.items()},
+            filled_on=values.get("filled_on"),
+        )
+        out: dict[str, str] = {}
+        for key, message in supplement_errors(data, None).items():  # type: ignore[arg-type]
+            if key == "behaviour_counts":
+                key = "minor_trouble_count"
+            if key in COLUMN_BY_KEY and key not in PAST_DATES:
+                out[key] = message
+            elif key in COLUMN_BY_KEY and not (values.get(key) and values[key] > self.lookups.today):
+                out[key] = message  # a date rule other than "in the future" (reported above)
+        return out
+
+    # --- the file ---------------------------------------------------------------------------------
+
+    def check_duplicates(self, rows: list[PatientRow], errors: list[RowError],
+                         notes: list[list[Any]]) -> list[PatientRow]:
+        """Same person twice in the file (error), or already in the deployment (skip or error)."""
+        first: dict[str, int] = {}
+        unique: list[PatientRow] = []
+        id_header = header("id_number")
+        for row in rows:
+            seen = first.get(row.index)
+            if seen is not None:
+                errors.append(RowError(row.row, id_header, _("Same ID number as row %(row)s of this file.") % {
+                    "row": seen}))
+                continue
+            first[row.index] = row.row
+            unique.append(row)
+        by_index = {row.index: row for row in unique}
+        keep: list[PatientRow] = []
+        existing: dict[str, tuple[int, int | None]] = {}
+        indexes = list(by_index)
+        for start in range(0, len(indexes), 2000):
+            chunk = indexes[start:start + 2000]
+            for person_id, index, patient_id in (Person.objects.filter(id_number_index__in=chunk)
+                                                 .order_by("id").values_list("id", "id_number_index", "patient__id")):
+                if index not in existing or (existing[index][1] is None and patient_id is not None):
+                    existing[index] = (person_id, patient_id)
+        registered = {pid for _person, pid in existing.values() if pid is not None}
+        visible: dict[int, str] = {}
+        registered_list = list(registered)
+        for start in range(0, len(registered_list), 2000):
+            visible.update(Patient.objects.restrict(self.actor).filter(pk__in=registered_list[start:start + 2000])
+                           .values_list("id", "register_number"))
+        for row in unique:
+            found = existing.get(row.index)
+            if found is None:
+                keep.append(row)
+                continue
+            person_id, patient_id = found
+            if patient_id is None:
+                row.person_id = person_id
+                keep.append(row)
+            elif patient_id in visible:
+                notes.append([row.row, _("Already registered (register number %(number)s): skipped.") % {
+                    "number": visible[patient_id]}])
+            else:
+                errors.append(RowError(row.row, id_header, _(
+                    "This person is already on a register of another region or agency. Contact the county "
+                    "mental-health centre to transfer or merge the record.")))
+        return keep
+
+    # --- commit -----------------------------------------------------------------------------------
+
+    def commit(self, rows: list[PatientRow], batch_size: int) -> dict[str, int]:
+        """Create the persons, patients, registration history and supplements (caller's transaction)."""
+        from xinqiao.followups import rules as followup_rules
+        from xinqiao.patients.services import next_register_numbers
+
+        actor_id = self.actor.pk if getattr(self.actor, "pk", None) else None
+        columns_cache: dict[str, dict[str, str]] = {}
+
+        def region_columns(code: str) -> dict[str, str]:
+            if code not in columns_cache:
+                columns_cache[code] = InRegion.region_columns(code)
+            return columns_cache[code]
+
+        new_people = [row for row in rows if row.person_id is None]
+        persons = []
+        for row in new_people:
+            values = row.values
+            persons.append(Person(
+                name=values["name"], id_type=row.id_type, id_number=row.id_number, id_number_index=row.index,
+                sex=row.sex, birth_date=row.birth_date, phone=values.get("phone") or "",
+                address=values.get("address") or "", region_id=row.township, created_by_id=actor_id,
+                **region_columns(row.township),
+            ))
+        Person.objects.bulk_create(persons, batch_size=batch_size)
+        for row, person in zip(new_people, persons, strict=True):
+            row.person_id = person.pk
+        self._fill_blanks([row for row in rows if row not in new_people])
+
+        today = self.lookups.today
+        numbers: dict[tuple[str, int], list[str]] = {}
+        wanted: dict[tuple[str, int], int] = defaultdict(int)
+        for row in rows:
+            registered_on = row.values.get("registered_on") or today
+            wanted[(row.township[:6], registered_on.year)] += 1
+        for (county, year), count in sorted(wanted.items()):
+            numbers[(county, year)] = next_register_numbers(county, year, count)
+        patients = []
+        for row in rows:
+            values = row.values
+            registered_on = values.get("registered_on") or today
+            last_date = values.get("last_followup_date")
+            last_class = values.get("last_classification")
+            due = values.get("next_followup_due")
+            if due is None:
+                due = (followup_rules.next_followup_date(last_class, last_date, None) if last_class and last_date
+                       else patient_rules.first_visit_due(registered_on))
+            incident = bool(values.get("trouble_count") or values.get("disaster_count"))
+            patients.append(Patient(
+                person_id=row.person_id, register_number=numbers[(row.township[:6], registered_on.year)].pop(0),
+                status=PatientStatus.MANAGED, source=RegistrationSource.IMPORT, registered_on=registered_on,
+                diagnosis=values["diagnosis"], icd10_code=patient_rules.normalize_icd10(values["icd10_code"]),
+                co_icd10_code=patient_rules.normalize_icd10(values.get("co_icd10_code") or ""),
+                diagnosed_on=values.get("diagnosed_on"), diagnosing_hospital_id=row.hospital_id,
+                managing_organisation_id=row.clinic_id, responsible_doctor_id=row.doctor_id,
+                danger_level=_get(values, "danger_level", 0), incident_history=incident,
+                last_followup_date=last_date, last_classification=last_class, next_followup_due=due,
+                awaiting_first_visit_since=None if last_date else registered_on, status_changed_on=registered_on,
+                region_id=row.township, created_by_id=actor_id, **region_columns(row.township),
+            ))
+        Patient.objects.bulk_create(patients, batch_size=batch_size)
+        StatusChange.objects.bulk_create([
+            StatusChange(patient_id=patient.pk, from_status="", to_status=PatientStatus.MANAGED,
+                         changed_on=patient.registered_on, region_id=patient.region_id, created_by_id=actor_id,
+                         note=_("imported"), **region_columns(patient.region_id))
+            for patient in patients
+        ], batch_size=batch_size)
+        supplements = []
+        for row, patient in zip(rows, patients, strict=True):
+            if not row.has_supplement:
+                continue
+            values = row.values
+            supplements.append(PersonalSupplement(
+                patient_id=patient.pk, region_id=row.township,
+                **{key: (values.get(key) or "") for key in SUPPLEMENT_TEXT},
+                **{key: values.get(key) for key in SUPPLEMENT_VALUES
+                   if values.get(key) is not None},
+                past_symptoms=list(values.get("past_symptoms") or []),
+                **{name: values.get(name) or 0 for name in BEHAVIOUR_COUNT_FIELDS.values()},
+                filled_on=values.get("filled_on") or patient.registered_on, filled_by_id=actor_id,
+                **region_columns(row.township),
+            ))
+        PersonalSupplement.objects.bulk_create(supplements, batch_size=batch_size)
+        return {"created": len(patients), "persons_created": len(persons), "persons_reused": len(rows) - len(persons),
+                "supplements": len(supplements)}
+
+    def _fill_blanks(self, rows: Iterable[PatientRow]) -> None:
+        """A reused person's empty phone and address are completed, never overwritten (as ``resolve_person``)."""
+        rows = list(rows)
+        if not rows:
+            return
+        people = Person.objects.in_bulk([row.person_id for row in rows])
+        for row in rows:
+            person = people[row.person_id]
+            changed = [name for name in ("phone", "address") if row.values.get(name) and not getattr(person, name)]
+            for name in changed:
+                setattr(person, name, row.values[name])
+            if changed:
+                person.save(update_fields=[*changed, "updated_at"])

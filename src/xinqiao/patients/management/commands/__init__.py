@@ -1,0 +1,1 @@
+"""``xinqiao`` sub-commands of the patients app."""

@@ -1,0 +1,986 @@
+"""Synthetic registered patients with follow-up histories, at any size, deterministic for a seed.
+
+``xinqiao synth --patients N`` (the command), the demo (``patients/demo.py``) and the benchmarks
+(``bench/lookup.py``, ``bench/worklist.py``, the indicator benchmark) all build their populations
+here, so that what a benchmark measures is what the demo shows.
+
+What one synthetic patient is:
+
+- a ``core.Person`` with a fictitious name, a valid GB 11643-1999 ID number (address code of the
+  home county, a birth date, a sequence number whose last digit has the sex's parity, the check
+  character), phone and address; identity and contact text encrypted with the configured field
+  keys (AES-GCM, AAD = the column) and the ID number blind-indexed (``Person.id_index_for``), so
+  the real look-up and de-duplication services find them. ID numbers never repeat within a
+  population (a permutation of the number space per county, offset by the seed);
+- a ``patients.Patient`` in a township of the chosen region, managed by a clinic of that township
+  and a community doctor there, with a register number of the live scheme (county + year +
+  sequence, ``RegisterSequence`` advanced so later registrations continue after it); one of the six
+  disorders in realistic proportions (about 70% schizophrenia) with a matching ICD-10 code (and the
+  co-occurring code F06 and F7x need), registered through a hospital case report (with its
+  ``CaseReport``: deadline on the official calendar, some late), community discovery, import or
+  transfer; a 个人信息补充表 (``PersonalSupplement``) for most; the status history
+  (``StatusChange``: registration, admissions, discharges, loss, move, death);
+- a follow-up history over ``--years`` built by ``followups/synth.py`` with the national rules
+  engine (``followups/rules.py``): each visit's classification and next date are what the engine
+  gives for that visit's inputs. The patient's denormalised work-list columns (status, danger
+  level, 肇事肇祸 history, last follow-up, last classification, next due date, failed attempts,
+  awaiting a first visit, status date) are set to what that history implies, as the services
+  would have left them.
+
+Determinism: patients are generated in fixed chunks of ``CHUNK`` with one RNG per chunk seeded
+from ``(seed, chunk)``, and the plan (townships, weights, doctors) from ``seed``, so the same seed,
+size, region and ``today`` give the same population whatever the batch size or the number of
+worker processes (ids and register numbers also depend on what the database already holds).
+Ciphertexts differ between runs (fresh nonces); plain text does not.
+
+Speed: on PostgreSQL the rows are streamed with ``COPY … FROM STDIN`` (psycopg 3) with ids
+precomputed from a reserved block of each table's sequence (follow-up ids in blocks per chunk,
+so there are gaps), one transaction per batch; the generation (encryption, histories) runs in a
+pool of worker processes while the main process feeds the database. Optionally the secondary
+indexes are dropped for the load and rebuilt after. On SQLite the same rows go in with
+``executemany``. Measured figures: ``docs/operations/synth.md``.
+
+Every synthetic patient carries ``submission_key = <key prefix><index>`` (default prefix
+``synth:<seed>:``), which is how :func:`population_size` recognises a population and
+:func:`clear_population` removes one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import multiprocessing
+import os
+import random
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.db import connection, connections, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from xinqiao.core import crypto, idcard
+from xinqiao.core.models import Organisation, OrgType, Person, Region, RegionKind, RegionLevel, User
+from xinqiao.core.regions_data import ancestors, level_of
+from xinqiao.patients import rules
+from xinqiao.patients.codes import Diagnosis, RegistrationSource
+from xinqiao.patients.models import CaseReport, Patient, PersonalSupplement, RegisterSequence, StatusChange
+
+#: Patients per generation chunk. Fixed: the RNG is per chunk, so changing it changes the data.
+CHUNK = 500
+
+#: The demo province (广东省), the default region of ``xinqiao synth``.
+DEFAULT_REGION = "44"
+
+#: NULL in a COPY text row; the insert writer turns it back into ``None``.
+NULL = "\\N"
+#: Stands for the register number in a generated patient row until the main process numbers it.
+REGISTER_MARK = "\x01"
+
+# --- Vocabulary of the fictitious people -------------------------------------------------------
+
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
+            "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武")
+GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玉萍建红梅文辉志海燕鹏飞宇浩凯俊帆晨欣怡佳"
+         "婷雪琳丹颖慧嘉琪豪涵雨轩思远国庆春花秋菊德胜永福")
+STREETS = ("中山路", "人民路", "解放路", "建设路", "新华路", "和平路", "胜利路", "文化路", "朝阳路", "幸福路",
+           "东风路", "青年路", "光明路", "健康路", "兴业路", "府前路", "环城路", "滨江路", "工业大道", "育才路")
+RELATIONS = ("父亲", "母亲", "配偶", "配偶", "子女", "兄弟姐妹", "其他亲属")
+
+#: Diagnosis mix of a register (national reports: schizophrenia about 70% of the six disorders).
+DIAGNOSIS_WEIGHTS: tuple[tuple[str, float], ...] = (
+    (Diagnosis.SCHIZOPHRENIA, 0.70), (Diagnosis.BIPOLAR, 0.10), (Diagnosis.RETARDATION, 0.07),
+    (Diagnosis.EPILEPSY, 0.05), (Diagnosis.DELUSIONAL, 0.04), (Diagnosis.SCHIZOAFFECTIVE, 0.04),
+)
+#: ICD-10 codes per diagnosis (F7x.1 = with significant behavioural impairment).
+ICD10_CODES: dict[str, tuple[str, ...]] = {
+    Diagnosis.SCHIZOPHRENIA: ("F20.0", "F20.0", "F20.0", "F20.1", "F20.2", "F20.3", "F20.5", "F20.6", "F20.9"),
+    Diagnosis.BIPOLAR: ("F31.1", "F31.2", "F31.3", "F31.4", "F31.6", "F31.7", "F31.9"),
+    Diagnosis.RETARDATION: ("F70.1", "F71.1", "F72.1", "F79.1"),
+    Diagnosis.EPILEPSY: ("F06.2", "F06.3", "F06.8"),
+    Diagnosis.DELUSIONAL: ("F22.0", "F22.8", "F22.9"),
+    Diagnosis.SCHIZOAFFECTIVE: ("F25.0", "F25.1", "F25.2", "F25.9"),
+}
+#: The co-occurring code F06 (epilepsy, G40) and F7x (the mental disorder) need (patients.rules).
+CO_CODES: dict[str, tuple[str, ...]] = {
+    Diagnosis.EPILEPSY: ("G40.9", "G40.2", "G40.3"),
+    Diagnosis.RETARDATION: ("F20.0", "F06.3", "F31.2", "F25.0"),
+}
+SOURCE_WEIGHTS: tuple[tuple[str, float], ...] = (
+    (RegistrationSource.CASE_REPORT, 0.55), (RegistrationSource.COMMUNITY, 0.27),
+    (RegistrationSource.IMPORT, 0.13), (RegistrationSource.TRANSFER_IN, 0.05),
+)
+
+#: Birth dates span 60 years from this day; the ID-number space per county is days × 500.
+BIRTH_FROM = date(1944, 1, 1)
+BIRTH_DAYS = 21_900
+_ID_SPACE = BIRTH_DAYS * 500
+#: A prime that does not divide ``_ID_SPACE``: ``index → index × stride mod space`` is a permutation.
+_ID_STRIDE = 7_368_787
+
+
+def _cumulative(weights: Sequence[tuple[Any, float]]) -> tuple[list[Any], list[float]]:
+    values, cum, total = [], [], 0.0
+    for value, weight in weights:
+        total += weight
+        values.append(value)
+        cum.append(total)
+    return values, cum
+
+
+_DIAG_VALUES, _DIAG_CUM = _cumulative(DIAGNOSIS_WEIGHTS)
+_SOURCE_VALUES, _SOURCE_CUM = _cumulative(SOURCE_WEIGHTS)
+
+
+# --- Options and plan --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SynthOptions:
+    """What to build. ``today`` closes the histories (no visit after it)."""
+
+    patients: int
+    seed: int = 1
+    years: int = 3
+    region: str = DEFAULT_REGION
+    today: date | None = None
+    batch: int = 5000
+    workers: int = 0  # 0: one per CPU (at most 4) on PostgreSQL, none on SQLite; 1: none
+    key_prefix: str = ""
+    drop_indexes: bool = False
+    #: The demo: only these townships, with these clinics, doctors and hospital.
+    townships: tuple[str, ...] = ()
+    clinics: dict[str, int] = field(default_factory=dict)
+    doctors: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    hospital: int | None = None
+    #: Index of the first patient (a population can be grown in steps with the same prefix).
+    start: int = 0
+
+    @property
+    def prefix(self) -> str:
+        """Prefix of the patients' ``submission_key`` (identifies the population)."""
+        return self.key_prefix or f"synth:{self.seed}:"
+
+
+@dataclass(frozen=True)
+class Town:
+    """One township of the plan with who manages its patients."""
+
+    code: str
+    name: str
+    county: str
+    city: str
+    province: str
+    place: str  # e.g. 广东省广州市天河区五山街道 (for addresses)
+    clinic_id: int
+    doctor_ids: tuple[int, ...]
+    hospital_id: int | None
+    hospital_name: str
+
+
+@dataclass
+class Plan:
+    """Everything a worker needs to generate any chunk (picklable, no database access)."""
+
+    options: SynthOptions
+    today: date
+    towns: list[Town]
+    town_cum: list[float]
+    person_base: int
+    patient_base: int
+    followup_base: int
+    followup_block: int
+    history: Any  # followups.synth.HistoryBuilder
+    suffix: dict[str, str] = field(default_factory=dict)
+    table_names: dict[str, str] = field(default_factory=dict)
+
+
+# --- Tables: the columns a generator provides, the rest from the model's defaults ---------------
+
+class Table:
+    """One table fed by the generator: provided columns first, then constant columns from defaults.
+
+    The generator yields rows of text for ``provided`` (``NULL`` for null); every other concrete
+    column of the model gets its default, computed once (``suffix``). A NOT NULL column without a
+    default that the generator does not provide is an error raised when the plan is made, so a
+    model change that synth does not know about fails loudly instead of writing wrong data.
+    """
+
+    def __init__(self, model: type[Model], provided: Sequence[str], now_text: str) -> None:
+        self.model = model
+        self.name = model._meta.db_table
+        by_attname = {f.attname: f for f in model._meta.concrete_fields}
+        unknown = [c for c in provided if c not in by_attname]
+        if unknown:
+            raise RuntimeError(f"synth: {self.name} has no column(s) {unknown}")
+        self.provided = list(provided)
+        const_cols: list[str] = []
+        const_vals: list[str] = []
+        for attname, f in by_attname.items():
+            if attname in provided:
+                continue
+            value = _default_text(f, now_text)
+            if value is None:
+                continue  # nullable: left NULL
+            const_cols.append(f.column)
+            const_vals.append(value)
+        self.columns = [by_attname[c].column for c in self.provided] + const_cols
+        self.suffix = ("\t" + "\t".join(const_vals)) if const_vals else ""
+
+    def copy_sql(self) -> str:
+        cols = ", ".join(connection.ops.quote_name(c) for c in self.columns)
+        return f"COPY {connection.ops.quote_name(self.name)} ({cols}) FROM STDIN"
+
+    def insert_sql(self) -> str:
+        cols = ", ".join(connection.ops.quote_name(c) for c in self.columns)
+        marks = ", ".join(["%s"] * len(self.columns))
+        return f"INSERT INTO {connection.ops.quote_name(self.name)} ({cols}) VALUES ({marks})"  # noqa: S608
+
+
+def _default_text(f: Any, now_text: str) -> str | None:
+    """The COPY text of a field's default, ``None`` to leave it NULL; raises when there is none."""
+    from django.db.models import NOT_PROVIDED
+
+    if f.primary_key and f.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField"):
+        return None  # the database numbers it
+    if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+        return now_text
+    if f.default is not NOT_PROVIDED:
+        return to_text(f, f.get_default())
+    if f.null:
+        return None
+    if f.get_internal_type() in ("CharField", "TextField") and f.blank:
+        return ""
+    raise RuntimeError(
+        f"synth: {f.model._meta.db_table}.{f.column} is NOT NULL without a default; "
+        f"teach patients/synth.py or followups/synth.py how to fill it"
+    )
+
+
+def to_text(f: Any, value: Any) -> str:
+    """A Python value as text that both COPY and SQLite accept for this field."""
+    if value is None:
+        return NULL
+    kind = f.get_internal_type()
+    if kind == "BooleanField":
+        return "1" if value else "0"
+    if kind == "JSONField":
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+PERSON_COLUMNS = (
+    "id", "region_id", "province_code", "city_code", "county_code", "township_code", "name", "id_type",
+    "id_number", "id_number_index", "sex", "birth_date", "phone", "address",
+)
+PATIENT_COLUMNS = (
+    "id", "person_id", "region_id", "province_code", "city_code", "county_code", "township_code",
+    "register_number", "status", "source", "registered_on", "diagnosis", "icd10_code", "co_icd10_code",
+    "diagnosed_on", "diagnosing_hospital_id", "managing_organisation_id", "responsible_doctor_id", "danger_level",
+    "incident_history", "last_followup_date", "last_classification", "next_followup_due", "failed_attempts",
+    "awaiting_first_visit_since", "status_changed_on", "submission_key",
+)
+STATUS_COLUMNS = (
+    "patient_id", "region_id", "province_code", "city_code", "county_code", "township_code", "from_status",
+    "to_status", "changed_on", "loss_reason", "death_date", "death_cause", "physical_death_cause", "destination",
+    "note",
+)
+CASE_REPORT_COLUMNS = (
+    "person_id", "patient_id", "region_id", "province_code", "city_code", "county_code", "township_code",
+    "report_type", "diagnosis", "icd10_code", "co_icd10_code", "diagnosing_hospital_id", "diagnosed_on",
+    "onset_date", "prior_danger", "brought_by", "reporting_unit_id", "entry", "received_on", "entered_on",
+    "report_deadline", "entry_deadline", "late", "deadline_uncertain",
+)
+SUPPLEMENT_COLUMNS = (
+    "patient_id", "region_id", "province_code", "city_code", "county_code", "township_code", "guardian_name",
+    "guardian_relation", "guardian_phone", "household", "employment", "consent", "consent_signed_by",
+    "consent_date", "onset_date", "past_symptoms", "past_lock", "outpatient_history", "admissions",
+    "latest_treatment_effect", "trouble_count", "disaster_count", "economic_status", "poverty_alleviation",
+    "guardianship_subsidy", "disability_card", "disability_grade", "care_group_service", "family_doctor_contract",
+    "community_rehab", "filled_on", "filled_by_id",
+)
+
+
+def patient_tables(now_text: str) -> list[Table]:
+    """The tables of this app synth feeds, in insertion order (persons first)."""
+    return [Table(Person, PERSON_COLUMNS, now_text), Table(Patient, PATIENT_COLUMNS, now_text),
+            Table(StatusChange, STATUS_COLUMNS, now_text), Table(CaseReport, CASE_REPORT_COLUMNS, now_text),
+            Table(PersonalSupplement, SUPPLEMENT_COLUMNS, now_text)]
+
+
+# --- Planning (database reads, and the clinics, hospitals and doctors the region lacks) ---------
+
+def _log(message: str) -> None:
+    print(f"[synth] {message}", file=sys.stderr, flush=True)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def region_townships(region: str) -> list[Region]:
+    """Townships (乡镇/街道) inside ``region`` (a code of any level), by code."""
+    level_of(region)
+    return list(Region.objects.filter(level=RegionLevel.TOWNSHIP, code__startswith=region,
+                                      kind=RegionKind.TOWNSHIP).order_by("code"))
+
+
+def _place_names(towns: Sequence[Region]) -> dict[str, str]:
+    """Full place name of each township, skipping placeholder levels (one query)."""
+    codes = {c for t in towns for c in ancestors(t.code).values() if c}
+    regions = {r.code: r for r in Region.objects.filter(code__in=codes)}
+    out = {}
+    for t in towns:
+        parts = [regions[c] for c in (t.province_code, t.city_code, t.county_code) if c in regions]
+        names: list[str] = []
+        for r in parts:
+            if r.kind != RegionKind.PLACEHOLDER and r.name not in names:
+                names.append(r.name)
+        out[t.code] = "".join(names) + t.name
+    return out
+
+
+def _clinic_name(town: Region) -> tuple[str, str]:
+    if "街道" in town.name:
+        return f"{town.name}社区卫生服务中心", OrgType.COMMUNITY_HEALTH_CENTRE
+    return f"{town.name}卫生院", OrgType.TOWNSHIP_HEALTH_CENTRE
+
+
+_HEALTH_TYPES = (OrgType.COMMUNITY_HEALTH_CENTRE, OrgType.TOWNSHIP_HEALTH_CENTRE)
+
+
+def _clinics_of(codes: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(codes, 5000):
+        for region_id, pk in (Organisation.objects.filter(region_id__in=chunk, org_type__in=_HEALTH_TYPES)
+                              .order_by("region_id", "id").values_list("region_id", "id")):
+            found.setdefault(region_id, pk)
+    return found
+
+
+def ensure_clinics(towns: Sequence[Region]) -> dict[str, int]:
+    """One primary-care clinic per township: the existing one, else one created (bulk)."""
+    codes = [t.code for t in towns]
+    found = _clinics_of(codes)
+    missing = [t for t in towns if t.code not in found]
+    if missing:
+        new = []
+        for t in missing:
+            name, kind = _clinic_name(t)
+            new.append(Organisation(name=name, org_type=kind, region_id=t.code, **ancestors(t.code)))
+        Organisation.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+        found = _clinics_of(codes)
+        _log(f"created {len(missing)} township clinics")
+    return found
+
+
+def ensure_hospitals(towns: Sequence[Region]) -> dict[str, tuple[int, str]]:
+    """A psychiatric hospital per prefecture that confirms diagnoses: the existing one, else created."""
+    cities = sorted({t.city_code for t in towns})
+
+    def existing() -> dict[str, tuple[int, str]]:
+        out: dict[str, tuple[int, str]] = {}
+        for city_code, pk, name in (Organisation.objects.filter(city_code__in=cities,
+                                                                org_type=OrgType.PSYCHIATRIC_HOSPITAL)
+                                    .order_by("city_code", "id").values_list("city_code", "id", "name")):
+            out.setdefault(city_code, (pk, name))
+        return out
+
+    found = existing()
+    missing = [c for c in cities if c not in found]
+    if missing:
+        regions = {r.code: r for r in Region.objects.filter(code__in=[*missing, *(c[:2] for c in missing)])}
+        new = []
+        for code in missing:
+            region, province = regions[code], regions[code[:2]]
+            label = province.name if region.kind == RegionKind.PLACEHOLDER else region.name
+            new.append(Organisation(name=f"{label}精神专科医院", org_type=OrgType.PSYCHIATRIC_HOSPITAL,
+                                    region_id=code, **ancestors(code)))
+        Organisation.objects.bulk_create(new, ignore_conflicts=True)
+        found = existing()
+        _log(f"created {len(missing)} psychiatric hospitals (one per prefecture)")
+    return found
+
+
+def ensure_doctors(rng: random.Random, towns: Sequence[Region], clinics: dict[str, int],
+                   wanted: dict[str, int]) -> dict[str, tuple[int, ...]]:
+    """Community doctors per township (``wanted`` each): the existing ones, else created (bulk).
+
+    Created accounts cannot sign in (unusable password); they exist to be responsible doctors.
+    """
+    from django.contrib.auth.models import Group
+
+    from xinqiao.core.roles import sync_roles
+
+    group = Group.objects.filter(name="community_doctor").first()
+    if group is None:
+        sync_roles()
+        group = Group.objects.get(name="community_doctor")
+    codes = [t.code for t in towns]
+
+    def existing() -> dict[str, list[int]]:
+        have: dict[str, list[int]] = {c: [] for c in codes}
+        for chunk in _chunks(codes, 5000):
+            for region_id, pk in (User.objects.filter(region_id__in=chunk, groups=group, is_active=True)
+                                  .order_by("region_id", "id").values_list("region_id", "id")):
+                have[region_id].append(pk)
+        return have
+
+    have = existing()
+    new: list[User] = []
+    unusable = make_password(None)
+    for t in towns:
+        for j in range(len(have[t.code]), wanted.get(t.code, 1)):
+            name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
+            new.append(User(username=f"synth_doc_{t.code}_{j + 1}", display_name=name,
+                            password=unusable, region_id=t.code, organisation_id=clinics[t.code]))
+    if new:
+        User.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+        ids: list[int] = []
+        for chunk in _chunks([u.username for u in new], 5000):
+            ids += list(User.objects.filter(username__in=chunk).values_list("id", flat=True))
+        through = User.groups.through
+        through.objects.bulk_create([through(user_id=pk, group_id=group.pk) for pk in ids],
+                                    batch_size=5000, ignore_conflicts=True)
+        have = existing()
+        _log(f"created {len(new)} community-doctor accounts (unusable passwords)")
+    return {c: tuple(v[: max(1, wanted.get(c, 1))]) for c, v in have.items()}
+
+
+def reserve_ids(model: type[Model], n: int) -> int:
+    """Reserve ``n`` consecutive primary keys of ``model``; returns the first.
+
+    PostgreSQL: the block is taken from the table's identity sequence (later ORM inserts continue
+    after it). SQLite: max(id) + 1 (the writer holds the database's write lock while it inserts).
+    """
+    table = model._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+        top = int(cur.fetchone()[0])
+        if connection.vendor != "postgresql":
+            return top + 1
+        cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        seq = cur.fetchone()[0]
+        cur.execute("SELECT nextval(%s)", [seq])
+        start = max(int(cur.fetchone()[0]), top + 1)
+        cur.execute("SELECT setval(%s, %s)", [seq, start + max(n, 1) - 1])
+    return start
+
+
+def make_plan(options: SynthOptions, now_text: str) -> Plan:
+    """Resolve townships, clinics, hospitals and doctors; reserve ids; prepare the history builder."""
+    from xinqiao.followups import synth as followup_synth
+    from xinqiao.followups.models import FollowUp
+
+    today = options.today or timezone.localdate()
+    rng = random.Random(f"xinqiao-synth-plan:{options.seed}")  # noqa: S311 (fictitious data)
+    if options.townships:
+        regions = list(Region.objects.filter(code__in=options.townships).order_by("code"))
+    else:
+        regions = region_townships(options.region)
+    if not regions:
+        raise ValueError(f"no townships under region {options.region!r}: load the regions (migrate) first")
+    # Township sizes vary (urban subdistricts are larger): a log-normal weight per township.
+    weights = [rng.lognormvariate(0, 0.6) * (1.6 if "街道" in t.name else 1.0) for t in regions]
+    total = sum(weights)
+    expected = {t.code: options.patients * w / total for t, w in zip(regions, weights, strict=True)}
+    clinics = dict(options.clinics) or ensure_clinics(regions)
+    if options.hospital is not None:
+        name = Organisation.objects.filter(pk=options.hospital).values_list("name", flat=True).first() or ""
+        hospitals = {t.city_code: (options.hospital, name) for t in regions}
+    else:
+        hospitals = ensure_hospitals(regions)
+    if options.doctors:
+        doctors = dict(options.doctors)
+    else:
+        wanted = {code: max(1, min(8, math.ceil(n / 350))) for code, n in expected.items()}
+        doctors = ensure_doctors(rng, regions, clinics, wanted)
+    places = _place_names(regions)
+    towns = []
+    for t in regions:
+        hospital_id, hospital_name = hospitals.get(t.city_code, (None, ""))
+        towns.append(Town(code=t.code, name=t.name, county=t.county_code, city=t.city_code, province=t.province_code,
+                          place=places[t.code], clinic_id=clinics[t.code], doctor_ids=doctors.get(t.code, ()),
+                          hospital_id=hospital_id, hospital_name=hospital_name))
+    cum, acc = [], 0.0
+    for w in weights:
+        acc += w
+        cum.append(acc)
+    history = followup_synth.HistoryBuilder(seed=options.seed, today=today, years=options.years, now_text=now_text)
+    block = history.ids_per_patient() * CHUNK
+    n_chunks = math.ceil(options.patients / CHUNK)
+    return Plan(
+        options=options, today=today, towns=towns, town_cum=cum,
+        person_base=reserve_ids(Person, options.patients), patient_base=reserve_ids(Patient, options.patients),
+        followup_base=reserve_ids(FollowUp, block * n_chunks), followup_block=block, history=history,
+    )
+
+
+# --- Generation (pure: no database access; runs in worker processes) ----------------------------
+
+@dataclass
+class Chunk:
+    """The rows of one chunk as COPY text lines per table, the (county, year) of each patient in
+    order (for register numbers), and counts."""
+
+    index: int
+    lines: dict[str, list[str]]
+    register: list[tuple[str, int]]
+    patients: int
+    followups: int
+
+
+@lru_cache(maxsize=65536)
+def _case_timeliness(diagnosed_on: date, entered_on: date, received_on: date | None) -> Any:
+    return rules.case_report_timeliness(diagnosed_on, entered_on, received_on)
+
+
+class Generator:
+    """Generates the chunks of a plan. Built once per worker process."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.options = plan.options
+        self.aad = {f"{m._meta.label_lower}.{f}": f"{m._meta.app_label}.{m._meta.model_name}.{f}"
+                    for m, fields in ((Person, ("name", "id_number", "phone", "address")),
+                                      (PersonalSupplement, ("guardian_name", "guardian_relation", "guardian_phone",
+                                                            "consent_signed_by")),
+                                      (StatusChange, ("destination", "note")))
+                    for f in fields}
+        self.history = plan.history
+        self.prefix = self.options.prefix
+        self.id_offset = (self.options.seed * 104_729 + 12_345) % _ID_SPACE
+
+    def id_number(self, county: str, index: int, male: bool) -> tuple[str, date]:
+        """A GB 11643 number, unique within the county for each index of the population."""
+        slot = ((index + self.id_offset) * _ID_STRIDE) % _ID_SPACE
+        birth = BIRTH_FROM + timedelta(days=slot // 500)
+        seq = (slot % 500) * 2 + (1 if male else 0)
+        return idcard.generate_resident_id(county, birth, seq), birth
+
+    def chunk(self, chunk_no: int) -> Chunk:
+        from xinqiao.followups.synth import IdBlock
+
+        plan, opts = self.plan, self.options
+        names = plan.table_names
+        suffix = plan.suffix
+        rng = random.Random(f"xinqiao-synth:{opts.seed}:{chunk_no}")  # noqa: S311
+        first = chunk_no * CHUNK
+        last = min(first + CHUNK, opts.patients)
+        out: dict[str, list[str]] = {names[k]: [] for k in ("person", "patient", "status", "case", "supplement")}
+        persons, patients, statuses = out[names["person"]], out[names["patient"]], out[names["status"]]
+        cases, supplements = out[names["case"]], out[names["supplement"]]
+        register: list[tuple[str, int]] = []
+        followups = 0
+        ids = IdBlock(plan.followup_base + chunk_no * plan.followup_block, plan.followup_block)
+        towns, cum = plan.towns, plan.town_cum
+        total = cum[-1]
+        encrypt = crypto.encrypt
+        aad = self.aad
+        today = plan.today
+        for i in range(first, last):
+            town = towns[min(bisect.bisect(cum, rng.random() * total), len(towns) - 1)]
+            index = opts.start + i
+            male = rng.random() < 0.52
+            number, birth = self.id_number(town.county, index, male)
+            name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
+            phone = f"1{rng.choice('3456789')}{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
+            address = f"{town.place}{rng.choice(STREETS)}{rng.randint(1, 399)}号{rng.randint(1, 30)}0{rng.randint(1, 6)}房"
+            person_id = plan.person_base + i
+            patient_id = plan.patient_base + i
+            region = f"{town.code}\t{town.province}\t{town.city}\t{town.county}\t{town.code}"
+            persons.append(
+                f"{person_id}\t{region}\t{encrypt(name, aad['core.person.name'])}\tresident_id\t"
+                f"{encrypt(number, aad['core.person.id_number'])}\t{Person.id_index_for('resident_id', number)}\t"
+                f"{'M' if male else 'F'}\t{birth.isoformat()}\t{encrypt(phone, aad['core.person.phone'])}\t"
+                f"{encrypt(address, aad['core.person.address'])}{suffix['person']}")
+
+            diagnosis = _DIAG_VALUES[bisect.bisect(_DIAG_CUM, rng.random() * _DIAG_CUM[-1])]
+            icd = rng.choice(ICD10_CODES[diagnosis])
+            co_icd = rng.choice(CO_CODES[diagnosis]) if diagnosis in CO_CODES else ""
+            source = _SOURCE_VALUES[bisect.bisect(_SOURCE_CUM, rng.random() * _SOURCE_CUM[-1])]
+            doctor = rng.choice(town.doctor_ids) if town.doctor_ids else None
+            subject = self.history.subject(rng, patient_id=patient_id, birth=birth, diagnosis=diagnosis,
+                                           icd10_code=icd, source=source, doctor_id=doctor, town=town)
+            history = self.history.simulate(rng, subject, ids)
+            for table, lines in history.lines.items():
+                out.setdefault(table, []).extend(lines)
+            followups += history.followups
+            s = history.state
+            registered = subject.registered_on
+
+            # 发病报告卡 of a case-report registration: entered the day of registration.
+            has_case = source == RegistrationSource.CASE_REPORT and town.hospital_id is not None
+            if has_case:
+                written = rng.random() < 0.15
+                received = None
+                if written:
+                    received = min(registered, subject.diagnosed_on + timedelta(days=rng.randint(2, 16)))
+                timing = _case_timeliness(subject.diagnosed_on, registered, received)
+                prior = sorted(rng.sample(("minor_trouble", "trouble", "other_harm", "self_harm"), 1)) if (
+                    subject.prior_incident or subject.initial_danger >= 3) else []
+                if subject.prior_incident and "trouble" not in prior:
+                    prior.append("trouble")
+                cases.append("\t".join((
+                    str(person_id), str(patient_id), region, "1" if rng.random() < 0.7 else "2", diagnosis, icd, co_icd,
+                    str(town.hospital_id), subject.diagnosed_on.isoformat(),
+                    (subject.diagnosed_on - timedelta(days=rng.randint(30, 3000))).isoformat(), _json(sorted(prior)),
+                    str(rng.choice((1, 2, 2, 2, 3, 5))), str(town.hospital_id), "written" if written else "online",
+                    received.isoformat() if received else NULL, registered.isoformat(),
+                    timing.report_deadline.isoformat(),
+                    timing.entry_deadline.isoformat() if timing.entry_deadline else NULL,
+                    "1" if timing.late else "0", "0" if timing.certain else "1",
+                )) + suffix["case"])
+
+            # 个人信息补充表: filled in by the clinic for most patients soon after registration.
+            filled = registered + timedelta(days=rng.randint(0, 30))
+            if filled <= today and rng.random() < 0.92:
+                guardian = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
+                consent = "1" if rng.random() < 0.95 else "0"
+                poor = rng.random() < 0.22
+                supplements.append("\t".join((
+                    str(patient_id), region, encrypt(guardian, aad["patients.personalsupplement.guardian_name"]),
+                    encrypt(rng.choice(RELATIONS), aad["patients.personalsupplement.guardian_relation"]),
+                    encrypt(f"1{rng.choice('3589')}{rng.randint(100000000, 999999999)}",
+                            aad["patients.personalsupplement.guardian_phone"]),
+                    str(rng.choice((1, 2))), str(rng.choice((1, 3, 3, 4, 4, 4, 6, 8, 9))), consent,
+                    encrypt(guardian, aad["patients.personalsupplement.consent_signed_by"]), filled.isoformat(),
+                    (subject.diagnosed_on - timedelta(days=rng.randint(30, 3000))).isoformat(),
+                    _json(sorted(rng.sample(range(1, 13), rng.choice((1, 2, 3))))), str(rng.choice((1, 1, 1, 1, 3))),
+                    str(rng.choice((1, 2, 3, 3))), str(rng.choice((0, 0, 1, 1, 2, 3))), str(rng.choice((1, 2, 2, 3))),
+                    "1" if subject.prior_incident else "0", "0", "1" if poor else "2", "1" if poor else "0",
+                    "1" if rng.random() < 0.3 else "0", "1" if rng.random() < 0.25 else "0",
+                    str(rng.choice((1, 2, 3, 4))) if rng.random() < 0.25 else NULL,
+                    "1" if subject.risky or rng.random() < 0.2 else "0", "1" if rng.random() < 0.6 else "0",
+                    "1" if rng.random() < 0.45 else "0", filled.isoformat(), str(doctor) if doctor else NULL,
+                )) + suffix["supplement"])
+                recorded_prior = True
+            else:
+                recorded_prior = has_case
+            # 肇事肇祸 history: known from the case report or the supplement, or seen at a visit.
+            incident = s.incident_history or (subject.prior_incident and recorded_prior)
+
+            # Status history: registration, then what the follow-up history implies.
+            statuses.append(f"{patient_id}\t{region}\t\tmanaged\t{registered.isoformat()}\t{NULL}\t{NULL}\t{NULL}"
+                            f"\t{NULL}\t\t{suffix['status']}")
+            for e in history.events:
+                statuses.append("\t".join((
+                    str(patient_id), region, e.from_status, e.to_status, e.on.isoformat(), _t(e.loss_reason),
+                    _t(e.death_date), _t(e.death_cause), _t(e.physical_death_cause),
+                    encrypt(e.destination, aad["patients.statuschange.destination"]) if e.destination else "",
+                    encrypt(e.note, aad["patients.statuschange.note"]) if e.note else "",
+                )) + suffix["status"])
+
+            register.append((town.county, registered.year))
+            patients.append("\t".join((
+                str(patient_id), str(person_id), region, REGISTER_MARK, s.status, source, registered.isoformat(),
+                diagnosis, icd, co_icd, subject.diagnosed_on.isoformat(), _t(town.hospital_id), str(town.clinic_id),
+                _t(doctor), str(s.danger_level), "1" if incident else "0", _t(s.last_followup_date),
+                _t(s.last_classification), _t(s.next_followup_due), str(s.failed_attempts),
+                _t(s.awaiting_first_visit_since), _t(s.status_changed_on), f"{self.prefix}{index}",
+            )) + suffix["patient"])
+        return Chunk(index=chunk_no, lines=out, register=register, patients=last - first, followups=followups)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _t(value: Any) -> str:
+    if value is None:
+        return NULL
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+# --- Worker pool --------------------------------------------------------------------------------
+
+_WORKER: Generator | None = None
+
+
+def _worker_init(plan: Plan) -> None:
+    global _WORKER
+    _WORKER = Generator(plan)
+
+
+def _worker_chunk(chunk_no: int) -> Chunk:
+    assert _WORKER is not None
+    return _WORKER.chunk(chunk_no)
+
+
+def _chunks_in_order(plan: Plan, workers: int) -> Iterator[Chunk]:
+    """Chunks 0..n in order, generated in a pool (bounded look-ahead) or inline."""
+    n_chunks = math.ceil(plan.options.patients / CHUNK)
+    if workers <= 1 or n_chunks <= 1:
+        gen = Generator(plan)
+        for c in range(n_chunks):
+            yield gen.chunk(c)
+        return
+    connections.close_all()  # never share a database socket with forked children
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers, initializer=_worker_init, initargs=(plan,)) as pool:
+        pending: deque[Any] = deque()
+        submitted = 0
+        window = workers * 3
+        while submitted < n_chunks or pending:
+            while submitted < n_chunks and len(pending) < window:
+                pending.append(pool.apply_async(_worker_chunk, (submitted,)))
+                submitted += 1
+            yield pending.popleft().get()
+
+
+# --- Writers ------------------------------------------------------------------------------------
+
+class Numberer:
+    """Register numbers ``<county><year><6-digit sequence>`` continuing ``RegisterSequence``."""
+
+    def __init__(self) -> None:
+        self.last: dict[tuple[str, int], int] = {}
+        self.dirty: set[tuple[str, int]] = set()
+
+    def load(self, counties: Iterable[str]) -> None:
+        for county, year, last in RegisterSequence.objects.filter(county_code__in=list(counties)).values_list(
+                "county_code", "year", "last"):
+            self.last[(county, year)] = last
+
+    def number(self, chunk: Chunk) -> None:
+        """Put numbers into the chunk's patient rows (in order)."""
+        name = Patient._meta.db_table
+        rows = chunk.lines[name]
+        for k, (county, year) in enumerate(chunk.register):
+            n = self.last.get((county, year), 0) + 1
+            self.last[(county, year)] = n
+            self.dirty.add((county, year))
+            rows[k] = rows[k].replace(REGISTER_MARK, f"{county}{year}{n:06d}", 1)
+
+    def save(self) -> None:
+        """Advance ``RegisterSequence`` to the numbers given (in the batch's transaction)."""
+        if not self.dirty:
+            return
+        RegisterSequence.objects.bulk_create(
+            [RegisterSequence(county_code=c, year=y, last=self.last[(c, y)]) for c, y in sorted(self.dirty)],
+            update_conflicts=True, unique_fields=["county_code", "year"], update_fields=["last"],
+        )
+        self.dirty.clear()
+
+
+class Writer:
+    """Writes batches of chunks, one transaction per batch."""
+
+    def __init__(self, tables: dict[str, Table], numberer: Numberer) -> None:
+        self.tables = tables
+        self.numberer = numberer
+
+    def write(self, chunks: list[Chunk]) -> None:
+        with transaction.atomic():
+            for c in chunks:
+                self.numberer.number(c)
+            for name, table in self.tables.items():
+                lines = [line for c in chunks for line in c.lines.get(name, ())]
+                if lines:
+                    self.write_table(table, lines)
+            self.numberer.save()
+
+    def write_table(self, table: Table, lines: list[str]) -> None:
+        raise NotImplementedError
+
+
+class CopyWriter(Writer):
+    """PostgreSQL: ``COPY … FROM STDIN`` of preformatted text (psycopg 3)."""
+
+    def write_table(self, table: Table, lines: list[str]) -> None:
+        raw = connection.connection
+        with raw.cursor() as cur, cur.copy(table.copy_sql()) as copy:
+            step = 20_000
+            for start in range(0, len(lines), step):
+                copy.write(("\n".join(lines[start:start + step]) + "\n").encode("utf-8"))
+
+
+class InsertWriter(Writer):
+    """Any other database (SQLite): ``executemany`` of the same rows."""
+
+    def write_table(self, table: Table, lines: list[str]) -> None:
+        rows = [tuple(None if v == NULL else v for v in line.split("\t")) for line in lines]
+        with connection.cursor() as cur:
+            cur.executemany(table.insert_sql(), rows)
+
+
+# --- Index handling (optional: drop secondary indexes for a big load, rebuild after) -----------
+
+def secondary_indexes(tables: Iterable[str]) -> list[tuple[str, str]]:
+    """(name, definition) of the indexes of ``tables`` that back no constraint (PostgreSQL)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT i.indexname, i.indexdef FROM pg_indexes i
+               WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s)
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
+               ORDER BY i.tablename, i.indexname""",
+            [list(tables)],
+        )
+        return [(str(a), str(b)) for a, b in cur.fetchall()]
+
+
+# --- Entry points -------------------------------------------------------------------------------
+
+@dataclass
+class Report:
+    """What a build did and how long each step took."""
+
+    patients: int
+    followups: int
+    rows: dict[str, int]
+    seconds: float
+    plan_s: float
+    load_s: float
+    index_s: float
+    analyze_s: float
+    workers: int
+    database: str
+    prefix: str
+    first_index: int
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out["patients_per_s"] = round(self.patients / self.load_s) if self.load_s else None
+        out["followups_per_s"] = round(self.followups / self.load_s) if self.load_s else None
+        for key in ("seconds", "plan_s", "load_s", "index_s", "analyze_s"):
+            out[key] = round(out[key], 2)
+        return out
+
+
+def all_tables(now_text: str) -> dict[str, Table]:
+    """Every table synth feeds, by name, in insertion order."""
+    from xinqiao.followups import synth as followup_synth
+
+    return {t.name: t for t in (*patient_tables(now_text), *followup_synth.tables(now_text))}
+
+
+def build(options: SynthOptions, progress: Callable[[str], None] = _log) -> Report:
+    """Build the population described by ``options`` in the default database."""
+    if options.patients < 1:
+        raise ValueError("patients must be ≥ 1")
+    started = time.perf_counter()
+    pg = connection.vendor == "postgresql"
+    workers = options.workers or (min(4, os.cpu_count() or 1) if pg else 1)
+    now_text = timezone.now().isoformat()
+    tables = all_tables(now_text)
+    plan = make_plan(options, now_text)
+    for key, model in (("person", Person), ("patient", Patient), ("status", StatusChange), ("case", CaseReport),
+                       ("supplement", PersonalSupplement)):
+        plan.table_names[key] = model._meta.db_table
+        plan.suffix[key] = tables[model._meta.db_table].suffix
+    plan.history.prepare(tables)
+    numberer = Numberer()
+    numberer.load({t.county for t in plan.towns})
+    plan_s = time.perf_counter() - started
+    progress(f"plan: {len(plan.towns)} townships, {options.patients} patients, {workers} worker(s), {plan_s:.1f}s")
+
+    dropped: list[tuple[str, str]] = []
+    if options.drop_indexes and pg:
+        dropped = secondary_indexes(tables)
+        with connection.cursor() as cur:
+            for name, _definition in dropped:
+                cur.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(name)}")
+        progress(f"dropped {len(dropped)} secondary indexes for the load")
+
+    writer: Writer = (CopyWriter if pg else InsertWriter)(tables, numberer)
+    t_load = time.perf_counter()
+    counts = dict.fromkeys(tables, 0)
+    done = followups = 0
+    batch: list[Chunk] = []
+    per_batch = max(1, options.batch // CHUNK)
+    last_report = time.perf_counter()
+
+    def flush() -> None:
+        nonlocal done, followups
+        writer.write(batch)
+        for c in batch:
+            done += c.patients
+            followups += c.followups
+            for name, lines in c.lines.items():
+                counts[name] = counts.get(name, 0) + len(lines)
+        batch.clear()
+
+    try:
+        for chunk in _chunks_in_order(plan, workers):
+            batch.append(chunk)
+            if len(batch) >= per_batch:
+                flush()
+                if time.perf_counter() - last_report > 15:
+                    last_report = time.perf_counter()
+                    progress(f"{done}/{options.patients} patients, {followups} follow-ups "
+                             f"({done / (last_report - t_load):.0f} patients/s)")
+        if batch:
+            flush()
+    finally:
+        load_s = time.perf_counter() - t_load
+        t_index = time.perf_counter()
+        if dropped:
+            progress(f"rebuilding {len(dropped)} indexes")
+            with connection.cursor() as cur:
+                cur.execute("SET maintenance_work_mem = '1GB'")
+                for _name, definition in dropped:
+                    cur.execute(definition)
+        index_s = time.perf_counter() - t_index
+    t_analyze = time.perf_counter()
+    if pg:
+        with connection.cursor() as cur:
+            for name in tables:
+                cur.execute(f"ANALYZE {connection.ops.quote_name(name)}")
+    analyze_s = time.perf_counter() - t_analyze
+    report = Report(
+        patients=done, followups=followups, rows=counts, seconds=time.perf_counter() - started, plan_s=plan_s,
+        load_s=load_s, index_s=index_s, analyze_s=analyze_s, workers=workers, database=connection.vendor,
+        prefix=options.prefix, first_index=options.start,
+    )
+    progress(f"done: {done} patients, {followups} follow-ups in {report.seconds:.1f}s")
+    return report
+
+
+def population_size(prefix: str) -> int:
+    """How many patients carry a ``submission_key`` starting with ``prefix``."""
+    return Patient.objects.filter(submission_key__startswith=prefix).count()
+
+
+def population_complete(prefix: str, n: int) -> bool:
+    """Whether a finished population of exactly ``n`` patients with ``prefix`` is present.
+
+    Batches commit in order, so the last patient's presence plus the count means the build ended.
+    """
+    return Patient.objects.filter(submission_key=f"{prefix}{n - 1}").exists() and population_size(prefix) == n
+
+
+def clear_population(prefix: str) -> int:
+    """Delete a synthetic population (``submission_key`` prefix) and all its rows, in SQL.
+
+    Returns the number of patients deleted.
+    """
+    from xinqiao.followups import synth as followup_synth
+
+    if not prefix:
+        raise ValueError("a population prefix is required")
+    qs = Patient.objects.filter(submission_key__startswith=prefix)
+    ids = qs.values("id")
+    with transaction.atomic():
+        person_ids = list(qs.values_list("person_id", flat=True))
+        followup_synth.delete_for_patients(ids)
+        for model in (StatusChange, CaseReport, PersonalSupplement):
+            rows = model._default_manager.filter(patient_id__in=ids)
+            rows._raw_delete(rows.db)  # type: ignore[attr-defined]
+        deleted = qs.count()
+        qs._raw_delete(qs.db)  # type: ignore[attr-defined]
+        for chunk in _chunks(person_ids, 20_000):
+            persons = Person.objects.filter(id__in=chunk)
+            persons._raw_delete(persons.db)  # type: ignore[attr-defined]
+    return deleted
