@@ -3,7 +3,6 @@ every view is audited, and anything outside the user's region is a 404."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pytest
@@ -167,7 +166,7 @@ def test_api_meeting_refuses_identity_naming_the_field(cast: dict[str, Any], tea
     g = team["group"]
     client = verified_client(cast["community_doctor_a"])
     url = reverse("api-1:caregroup_meeting_create", args=[g.pk])
-    body = {"held_on": date.today().isoformat(), "attendee_ids": [team["members"]["zongzhi"].pk],
+    body = {"held_on": timezone.localdate().isoformat(), "attendee_ids": [team["members"]["zongzhi"].pk],
             "topics": "家属电话 13812345678"}
     refused = client.post(url, body, content_type="application/json", headers={"Idempotency-Key": "m-1"})
     assert refused.status_code == 422 and fields_of(refused) == ["topics"]

@@ -14,7 +14,13 @@ from django.utils import timezone
 from tests.patients.factories import PatientFactory, clinic_of, county_centre_of, hospital_of
 from xinqiao.core.models import Organisation, OrgType, Region
 from xinqiao.referrals import services
-from xinqiao.referrals.codes import EmergencyEffect, EmergencyMeasure, EmergencyReason, ReporterRole, SubjectCategory
+from xinqiao.referrals.codes import (
+    EmergencyEffect,
+    EmergencyMeasure,
+    EmergencyReason,
+    ReporterRole,
+    SubjectCategory,
+)
 from xinqiao.referrals.models import EmergencyRecord, Referral
 
 __all__ = ["PatientFactory", "emergency", "network", "referral"]

@@ -282,8 +282,7 @@ def test_lean_path_hands_everything_else_to_the_full_stack(lean: None, case: str
 def _comparable(response: Any) -> tuple[int, dict[str, Any], dict[str, Any]]:
     headers = {k: v for k, v in response.items() if k not in ("Content-Security-Policy", "Content-Length")}
     headers["csp"] = sorted(d.strip() for d in response["Content-Security-Policy"].split(";"))
-    data = response.json()
-    data.pop("id", None)
+    data = {k: v for k, v in response.json().items() if k != "id"}
     return response.status_code, data, headers
 
 

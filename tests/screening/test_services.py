@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.forms.models import model_to_dict
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -70,6 +72,52 @@ def test_without_a_key_every_submission_is_new(towns: list[Any]) -> None:
     submit_response(_public(towns[0], [0] * 9))
     submit_response(_public(towns[0], [0] * 9))
     assert ScreeningResponse.objects.count() == 2
+
+
+# --- One statement for one-row submissions ----------------------------------------------------------
+
+_SKIP_COMPARE = {"id", "submission_key", "submitted_at"}
+
+
+def _row(pk: int) -> dict[str, Any]:
+    return {k: v for k, v in ScreeningResponse.objects.filter(pk=pk).values().get().items() if k not in _SKIP_COMPARE}
+
+
+@pytest.mark.parametrize(("instrument", "answers"), [
+    ("phq9", [2, 2, 2, 2, 2, 2, 2, 2, 1]), ("scl90", [1] * 45 + [3] * 45), ("cssrs", [1, 1, 1, 1, 1, 1, 1]),
+    ("sds", [0, 3] * 10),
+])
+def test_direct_insert_stores_what_the_orm_stores(towns: list[Any], cast: dict[str, Any], instrument: str,
+                                                  answers: list[int]) -> None:
+    """The one-statement INSERT writes every column as ``save()`` does (region codes, JSON, score)."""
+    actor = cast["mhc_staff_a"]
+    direct, created = submit_response(_public(towns[0], answers, instrument, key="anon:direct"), actor=actor)
+    with mock.patch.object(services, "_direct_insert_supported", return_value=False):
+        orm, orm_created = submit_response(_public(towns[0], answers, instrument, key="anon:orm"), actor=actor)
+    assert created and orm_created
+    assert _row(direct.pk) == _row(orm.pk)
+    assert _row(direct.pk)["submitted_by_id"] == actor.pk
+    stored = ScreeningResponse.objects.get(pk=direct.pk)
+    assert model_to_dict(direct) == model_to_dict(stored)  # the returned object is the stored row
+    assert direct.submitted_at == stored.submitted_at and not direct._state.adding
+    assert direct.result_dict() == stored.result_dict()
+
+
+def test_direct_insert_is_one_statement_and_a_retry_two(towns: list[Any], django_assert_num_queries: Any) -> None:
+    services.region_exists(towns[0].code)  # cached per process: not part of the submission
+    with django_assert_num_queries(1):
+        first, _ = submit_response(_public(towns[0], [1] * 9, key="anon:one"))
+    with django_assert_num_queries(2):  # the INSERT that finds the key taken, then the stored row
+        again, created = submit_response(_public(towns[0], [1] * 9, key="anon:one"))
+    assert again.pk == first.pk and not created
+
+
+def test_campaign_submissions_keep_their_transaction(towns: list[Any], group: CampaignGroup) -> None:
+    """A campaign response and its alert task are written together or not at all."""
+    with mock.patch.object(services, "_open_alert_tasks", side_effect=RuntimeError("no tasks today")), \
+            pytest.raises(RuntimeError):
+        submit_response(_campaign(group, towns[0], [0] * 8 + [3]))
+    assert not ScreeningResponse.objects.exists()
 
 
 # --- Errors ---------------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def create_group(actor: Any, data: GroupInput) -> ManagementGroup:
     with transaction.atomic():
         group = ManagementGroup.objects.create(region=region, kind=data.kind, name=data.name.strip(),
                                                established_on=data.established_on, created_by=actor)
-        audit.record(AuditAction.CREATE, obj=group, detail={"kind": group.kind})
+        audit.record(AuditAction.CREATE, actor=actor, obj=group, detail={"kind": group.kind})
     return group
 
 
@@ -139,7 +139,7 @@ def add_member(actor: Any, group: ManagementGroup, data: MemberInput) -> GroupMe
             outsider_name=data.outsider_name.strip(), outsider_phone=phone, unit=data.unit.strip()[:128],
             joined_on=data.joined_on or timezone.localdate(),
         )
-        audit.record(AuditAction.CREATE, obj=member, detail={
+        audit.record(AuditAction.CREATE, actor=actor, obj=member, detail={
             "group": group.pk, "role": member.role, "platform_user": user.pk if user else None,
             "fields": [f for f in GroupMember.PII_FIELDS if getattr(member, f)],
         })
@@ -223,7 +223,7 @@ def record_meeting(actor: Any, group: ManagementGroup, data: MeetingInput) -> Me
                                          place=data.place.strip()[:128], topics=data.topics.strip(),
                                          decisions=data.decisions.strip(), recorded_by=actor)
         meeting.attendees.set(attendees)
-        audit.record(AuditAction.CREATE, obj=meeting, detail={"group": group.pk, "attendees": len(attendees)})
+        audit.record(AuditAction.CREATE, actor=actor, obj=meeting, detail={"group": group.pk, "attendees": len(attendees)})
     return meeting
 
 
@@ -269,7 +269,7 @@ def record_visit(actor: Any, group: ManagementGroup, data: VisitInput) -> JointV
             outcome=data.outcome, note=data.note.strip(), followup_ref=data.followup_ref, recorded_by=actor,
         )
         visit.participants.set(participants)
-        audit.record(AuditAction.CREATE, obj=visit, detail={"group": group.pk, "patient": patient.pk,
+        audit.record(AuditAction.CREATE, actor=actor, obj=visit, detail={"group": group.pk, "patient": patient.pk,
                                                             "outcome": visit.outcome,
                                                             "participants": len(participants)})
     return visit
@@ -297,12 +297,12 @@ def patient_row(actor: Any, patient: Patient) -> dict[str, Any]:
 def list_group_patients(actor: Any, group: ManagementGroup, qs: Any) -> list[dict[str, Any]]:
     """Rows for one page of the group's patients; audited as one list event."""
     patients = list(qs)
-    audit.record_many(AuditAction.LIST, patients, object_type="patients.patient",
+    audit.record_many(AuditAction.LIST, patients, actor=actor, object_type="patients.patient",
                       detail={"via": "caregroup", "group": group.pk})
     return [patient_row(actor, p) for p in patients]
 
 
 def view_group_patient(actor: Any, group: ManagementGroup, patient: Patient) -> dict[str, Any]:
     """One patient opened from the group page; audited as a view."""
-    audit.record(AuditAction.VIEW, obj=patient, detail={"via": "caregroup", "group": group.pk})
+    audit.record(AuditAction.VIEW, actor=actor, obj=patient, detail={"via": "caregroup", "group": group.pk})
     return patient_row(actor, patient)

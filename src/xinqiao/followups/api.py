@@ -10,7 +10,6 @@ matrix (``tests/security/routes_followups.py``).
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -98,7 +97,7 @@ def _participants(items: list[ParticipantSchema]) -> tuple[services.ParticipantI
 
 
 def _body(payload: Any) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(payload.json())
+    body: dict[str, Any] = payload.model_dump(mode="json")
     return body
 
 
@@ -142,7 +141,7 @@ def followup_list(request: HttpRequest, patient_id: int | None = None, page: int
             "results": [_followup_out(user, f) for f in rows]}
 
 
-@router.get("/{followup_id}", response=FollowUpSchema, auth=django_auth, url_name="followups_detail")
+@router.get("/{int:followup_id}", response=FollowUpSchema, auth=django_auth, url_name="followups_detail")
 def followup_detail(request: HttpRequest, followup_id: int) -> dict[str, Any]:
     """One follow-up (404 outside scope), audited as a view."""
     fu = get_scoped_or_404(FollowUp, request.user, pk=followup_id)
@@ -175,7 +174,7 @@ def followup_create(request: HttpRequest, payload: FollowUpCreateSchema,
 
 # --- Health checks and discharges --------------------------------------------------------------------
 
-@router.get("/patients/{patient_id}/health-checks", response=list[RecordSchema], auth=django_auth,
+@router.get("/patients/{int:patient_id}/health-checks", response=list[RecordSchema], auth=django_auth,
             url_name="followups_healthcheck_list")
 def healthcheck_list(request: HttpRequest, patient_id: int) -> list[dict[str, Any]]:
     """A patient's health checks (audited as a list)."""
@@ -208,7 +207,7 @@ def healthcheck_create(request: HttpRequest, payload: HealthCheckCreateSchema,
     return Status(status, out)
 
 
-@router.get("/patients/{patient_id}/discharges", response=list[RecordSchema], auth=django_auth,
+@router.get("/patients/{int:patient_id}/discharges", response=list[RecordSchema], auth=django_auth,
             url_name="followups_discharge_list")
 def discharge_list(request: HttpRequest, patient_id: int) -> list[dict[str, Any]]:
     """A patient's discharge records (audited as a list)."""

@@ -367,7 +367,7 @@ class DischargeForm(KeyedForm):
         province = (getattr(user, "region_id", None) or "")[:2]
         hospital: Any = self.fields["hospital"]
         hospital.queryset = Organisation.objects.filter(
-            org_type__in=services.HOSPITAL_TYPES, is_active=True, region_id__startswith=province).order_by("name")
+            org_type__in=services.HOSPITAL_TYPES, is_active=True, region__code__startswith=province).order_by("name")
         hospital.initial = getattr(user, "organisation_id", None)
 
     def to_input(self, medications: list[services.MedicationInput]) -> services.DischargeInput:

@@ -296,8 +296,10 @@ def _next_date(classification: int, on: date, previous: int | None) -> date:
 
 
 @lru_cache(maxsize=256)
-def _actions(classification: int, danger: int, previous: int | None) -> tuple[str, ...]:
-    return rules.actions_for(classification, danger, previous)
+def _actions_text(classification: int, danger: int, previous: int | None) -> tuple[str, str]:
+    """The engine's actions as JSON text, and whether the police are informed ("1"/"0")."""
+    actions = rules.actions_for(classification, danger, previous)
+    return _json(list(actions)), "1" if rules.NOTIFY_POLICE in actions else "0"
 
 
 def _first_visit_due(on: date) -> date:
@@ -428,7 +430,11 @@ class HistoryBuilder:
         lost_on = waiting(LOST_OTHER_PER_YEAR)
         dereg_on = waiting(DEREGISTER_PER_YEAR)
         end_on = min(death_on, move_on, lost_on, dereg_on)
-        regimen = self._regimen(rng, s.diagnosis)
+        regimen = [f"\t{drug_id}\t{name}\t{times}\t{period}\t{dose}\t{unit}{med_suffix}"
+                   for drug_id, name, times, period, dose, unit in self._regimen(rng, s.diagnosis)]
+        visit_head = f"{head}\t"
+        doctor_clinic = f"{doctor}\t{clinic}"
+        visit_end = f"\t\t{NULL}\t{NULL}\t{NULL}\t{NULL}{fu_suffix}"
         previous: int | None = None
         last_discharge: date | None = None
         hospital_status = 2 if rng.random() < 0.35 else 0
@@ -469,9 +475,10 @@ class HistoryBuilder:
             picture = pictures[latent][1 if s.risky else 0][int(rng.random() * self.PICTURES_PER_GROUP)]
             cls = picture.classification
             nxt = _next_date(cls, t, previous)
-            acts = _actions(cls, picture.danger, previous)
-            acts_text = _json(list(acts))
+            acts_text, police = _actions_text(cls, picture.danger, previous)
             fid = ids.take()
+            day = t.isoformat()
+            due = nxt.isoformat()
             counts = "0\t0\t0\t0\t0\t0"
             if picture.danger >= 3:
                 trouble = 1 if rng.random() < 0.06 else 0
@@ -488,16 +495,19 @@ class HistoryBuilder:
                 institution = s.hospital_name
             else:
                 referral, referral_reason, institution = "1", "", ""
-            police = "1" if "notify_police" in acts else "0"
-            method = 2 if cls == UNSTABLE or picture.danger >= 3 else _pick(rng, ((0.45, 1), (0.35, 2), (1.0, 3)))
+            if cls == UNSTABLE or picture.danger >= 3:
+                method = 2
+            else:
+                x = rng.random()
+                method = 1 if x < 0.45 else 2 if x < 0.8 else 3
             fu_rows.append(
-                f"{fid}\t{head}\t{t.isoformat()}\tvisited\t{method}\t{doctor}\t{clinic}\t{picture.text}\t{counts}\t"
+                f"{fid}\t{visit_head}{day}\tvisited\t{method}\t{doctor_clinic}\t{picture.text}\t{counts}\t"
                 f"{hospital_status}\t{last_discharge.isoformat() if last_discharge else NULL}\t{referral}\t"
-                f"{referral_reason}\t{institution}\t{previous if previous is not None else NULL}\t{nxt.isoformat()}\t"
-                f"{nxt.isoformat()}\t{acts_text}\t{acts_text}\t{police}\t\t{NULL}\t{NULL}\t{NULL}\t{NULL}{fu_suffix}")
+                f"{referral_reason}\t{institution}\t{previous if previous is not None else NULL}\t{due}\t"
+                f"{due}\t{acts_text}\t{acts_text}\t{police}{visit_end}")
             if picture.adherence in (1, 2):
-                for drug_id, name, times, period, dose, unit in regimen:
-                    med_rows.append(f"{fid}\t{drug_id}\t{name}\t{times}\t{period}\t{dose}\t{unit}{med_suffix}")
+                for tail in regimen:
+                    med_rows.append(f"{fid}{tail}")
             if picture.danger >= 3 and method == 2:
                 for role in ("police", "family") if rng.random() < 0.6 else ("police", "village_cadre", "family"):
                     who = rng.choice(PARTICIPANT_NAMES) + ("警官" if role == "police" else "某")

@@ -246,10 +246,10 @@ def match_header(columns: Sequence[Column], header: Sequence[str]) -> tuple[dict
     for index, text in enumerate(header):
         if not text:
             continue
-        column = wanted.get(header_key(text))
-        if column is None:
+        found = wanted.get(header_key(text))
+        if found is None:
             unknown.append(text)
-        elif column.key not in positions:
-            positions[column.key] = index
+        elif found.key not in positions:
+            positions[found.key] = index
     missing = [str(c.header) for c in columns if c.required and c.key not in positions]
     return positions, missing, unknown

@@ -61,9 +61,9 @@ def _header(user: Any, patient: Any, person: Any, unmasked: bool) -> dict[str, A
     }
 
 
-def _behaviour_parts(user: Any, obj: Any, unmasked: bool) -> tuple[list[tuple[str, str]], list[str]]:
+def _behaviour_parts(user: Any, obj: Any, unmasked: bool) -> tuple[list[tuple[str, str | None]], list[str]]:
     """The six counts written inline ("1 轻度滋事 2 次"), and box 7 (无) when all are zero."""
-    parts: list[tuple[str, str]] = []
+    parts: list[tuple[str, str | None]] = []
     total = 0
     seen = obj is not None
     for n, (code, name) in enumerate(BEHAVIOURS, start=1):
@@ -115,7 +115,7 @@ def supplement_form(user: Any, patient: Any = None, person: Any = None, suppleme
                 [box(v(s, "latest_treatment_effect"))]),
     ]
     parts, none_box = _behaviour_parts(user, s, unmasked)
-    rows.append(FormRow(_("Dangerous behaviour"), parts=[*parts, (_("7 none"), "")], boxes=none_box, wide=True))
+    rows.append(FormRow(_("Dangerous behaviour"), parts=[*parts, (_("7 none"), None)], boxes=none_box, wide=True))
     rows += [
         FormRow(_("Economic status"), options_of(EconomicStatus), [box(v(s, "economic_status"))]),
         FormRow(_("Specialist's opinion (record if any)"), text=v(s, "specialist_opinion") or "", wide=True),
@@ -200,7 +200,7 @@ def followup_form(user: Any, followup: Any = None, patient: Any = None, person: 
     ]
     rows.append(FormRow(_("Social function"), items=[(label, opts, box(v(name))) for label, name, opts in social]))
     rows += [
-        FormRow(_("Dangerous behaviour since the last visit"), parts=[*parts, (_("7 none"), "")], boxes=none_box,
+        FormRow(_("Dangerous behaviour since the last visit"), parts=[*parts, (_("7 none"), None)], boxes=none_box,
                 wide=True),
         FormRow(_("Locking up between the two visits"), options_of(LockStatus), [box(v("lock_status"))]),
         FormRow(_("Hospitalisation between the two visits"), options_of(HospitalStatus), [box(v("hospital_status"))],

@@ -57,88 +57,85 @@ from xinqiao.patients.codes import (
 )
 from xinqiao.patients.models import BEHAVIOUR_COUNT_FIELDS, Patient, PersonalSupplement, StatusChange
 
-C = pgettext_lazy
-S = "spreadsheet"
-
 IDENTITY = "identity"
 REGISTER = "register"
 SUPPLEMENT = "supplement"
 
 COLUMNS: tuple[Column, ...] = (
     # 身份 (core.Person)
-    Column("name", C(S, "Name"), required=True, max_length=64, example="王某某", width=10, group=IDENTITY),
-    Column("id_type", C(S, "Document type"), CODE, choices=DocumentType, example="resident_id 居民身份证",
-           hint=C(S, "Blank means resident identity card."), width=18, group=IDENTITY),
-    Column("id_number", C(S, "ID number"), required=True, max_length=32, example="440106199001011237", width=22,
-           hint=C(S, "18 characters, as text (a number loses its last digits)."), group=IDENTITY),
-    Column("sex", C(S, "Sex"), CODE, choices=Sex, hint=C(S, "Read from a resident ID number when blank."),
+    Column("name", pgettext_lazy("spreadsheet", "Name"), required=True, max_length=64, example="王某某", width=10, group=IDENTITY),
+    Column("id_type", pgettext_lazy("spreadsheet", "Document type"), CODE, choices=DocumentType, example="resident_id 居民身份证",
+           hint=pgettext_lazy("spreadsheet", "Blank means resident identity card."), width=18, group=IDENTITY),
+    Column("id_number", pgettext_lazy("spreadsheet", "ID number"), required=True, max_length=32, example="440106199001011237", width=22,
+           hint=pgettext_lazy("spreadsheet", "18 characters, as text (a number loses its last digits)."), group=IDENTITY),
+    Column("sex", pgettext_lazy("spreadsheet", "Sex"), CODE, choices=Sex, hint=pgettext_lazy("spreadsheet", "Read from a resident ID number when blank."),
            group=IDENTITY),
-    Column("birth_date", C(S, "Date of birth"), DATE, hint=C(S, "Read from a resident ID number when blank."),
+    Column("birth_date", pgettext_lazy("spreadsheet", "Date of birth"), DATE, hint=pgettext_lazy("spreadsheet", "Read from a resident ID number when blank."),
            group=IDENTITY),
-    Column("phone", C(S, "Phone"), max_length=20, example="13800000000", group=IDENTITY),
-    Column("address", C(S, "Current address"), max_length=255, example="广州市天河区某某路1号", width=24,
+    Column("phone", pgettext_lazy("spreadsheet", "Phone"), max_length=20, example="13800000000", group=IDENTITY),
+    Column("address", pgettext_lazy("spreadsheet", "Current address"), max_length=255, example="广州市天河区某某路1号", width=24,
            group=IDENTITY),
-    Column("region_code", C(S, "Township code"), required=True, max_length=9, example="440106001", width=14,
-           hint=C(S, "9-digit code of the township (乡镇/街道) of the current address."), group=IDENTITY),
+    Column("region_code", pgettext_lazy("spreadsheet", "Township code"), required=True, max_length=9, example="440106001", width=14,
+           hint=pgettext_lazy("spreadsheet", "9-digit code of the township (乡镇/街道) of the current address."), group=IDENTITY),
     # 登记与管理 (patients.Patient)
-    Column("registered_on", C(S, "Registered on"), DATE, hint=C(S, "Blank means today."), example="2020-03-01",
+    Column("registered_on", pgettext_lazy("spreadsheet", "Registered on"), DATE, hint=pgettext_lazy("spreadsheet", "Blank means today."), example="2020-03-01",
            group=REGISTER),
-    Column("diagnosis", C(S, "Current diagnosis"), CODE, required=True, choices=Diagnosis,
+    Column("diagnosis", pgettext_lazy("spreadsheet", "Current diagnosis"), CODE, required=True, choices=Diagnosis,
            example="F20 精神分裂症", width=22, group=REGISTER),
-    Column("icd10_code", C(S, "ICD-10 code"), required=True, max_length=16, example="F20.0", group=REGISTER),
-    Column("co_icd10_code", C(S, "Co-occurring ICD-10 code"), max_length=16,
-           hint=C(S, "G40.x for F06; the co-occurring mental disorder for F70–F79."), group=REGISTER),
-    Column("diagnosed_on", C(S, "Date of diagnosis"), DATE, example="2019-11-20", group=REGISTER),
-    Column("diagnosing_hospital", C(S, "Confirming hospital"), max_length=120, width=20,
-           hint=C(S, "The hospital's name as registered in xinqiao."), group=REGISTER),
-    Column("managing_organisation", C(S, "Managing clinic"), max_length=120, width=20,
-           hint=C(S, "Blank means the township's health centre."), group=REGISTER),
-    Column("responsible_doctor", C(S, "Responsible doctor (user name)"), max_length=150, width=16,
+    Column("icd10_code", pgettext_lazy("spreadsheet", "ICD-10 code"), required=True, max_length=16, example="F20.0", group=REGISTER),
+    Column("co_icd10_code", pgettext_lazy("spreadsheet", "Co-occurring ICD-10 code"), max_length=16,
+           hint=pgettext_lazy("spreadsheet", "G40.x for F06; the co-occurring mental disorder for F70–F79."), group=REGISTER),
+    Column("diagnosed_on", pgettext_lazy("spreadsheet", "Date of diagnosis"), DATE, example="2019-11-20", group=REGISTER),
+    Column("diagnosing_hospital", pgettext_lazy("spreadsheet", "Confirming hospital"), max_length=120, width=20,
+           hint=pgettext_lazy("spreadsheet", "The hospital's name as registered in xinqiao."), group=REGISTER),
+    Column("managing_organisation", pgettext_lazy("spreadsheet", "Managing clinic"), max_length=120, width=20,
+           hint=pgettext_lazy("spreadsheet", "Blank means the township's health centre."), group=REGISTER),
+    Column("responsible_doctor", pgettext_lazy("spreadsheet", "Responsible doctor (user name)"), max_length=150, width=16,
            group=REGISTER),
-    Column("danger_level", C(S, "Danger level"), CODE, choices=DangerLevel, example="0", width=12,
-           hint=C(S, "Blank means 0."), group=REGISTER),
-    Column("last_followup_date", C(S, "Last follow-up"), DATE, group=REGISTER),
-    Column("last_classification", C(S, "Last classification"), CODE, choices=Classification, group=REGISTER),
-    Column("next_followup_due", C(S, "Next follow-up due"), DATE,
-           hint=C(S, "Blank: from the last classification, or within 2 weeks of registration."), group=REGISTER),
+    Column("danger_level", pgettext_lazy("spreadsheet", "Danger level"), CODE, choices=DangerLevel, example="0", width=12,
+           hint=pgettext_lazy("spreadsheet", "Blank means 0."), group=REGISTER),
+    Column("last_followup_date", pgettext_lazy("spreadsheet", "Last follow-up"), DATE, group=REGISTER),
+    Column("last_classification", pgettext_lazy("spreadsheet", "Last classification"), CODE, choices=Classification, group=REGISTER),
+    Column("next_followup_due", pgettext_lazy("spreadsheet", "Next follow-up due"), DATE,
+           hint=pgettext_lazy("spreadsheet", "Blank: from the last classification, or within 2 weeks of registration."), group=REGISTER),
     # 个人信息补充表 (patients.PersonalSupplement)
-    Column("guardian_name", C(S, "Guardian's name"), max_length=64, group=SUPPLEMENT),
-    Column("guardian_relation", C(S, "Guardian's relation"), max_length=32, example="父子", group=SUPPLEMENT),
-    Column("guardian_address", C(S, "Guardian's address"), max_length=255, width=24, group=SUPPLEMENT),
-    Column("guardian_phone", C(S, "Guardian's phone"), max_length=20, group=SUPPLEMENT),
-    Column("village_contact_name", C(S, "Village committee contact"), max_length=64, group=SUPPLEMENT),
-    Column("village_contact_phone", C(S, "Contact's phone"), max_length=20, group=SUPPLEMENT),
-    Column("household", C(S, "Household type"), CODE, choices=Household, group=SUPPLEMENT),
-    Column("employment", C(S, "Employment"), CODE, choices=Employment, group=SUPPLEMENT),
-    Column("consent", C(S, "Informed consent"), CODE, choices=Consent, group=SUPPLEMENT),
-    Column("consent_signed_by", C(S, "Consent signed by"), max_length=64, group=SUPPLEMENT),
-    Column("consent_date", C(S, "Consent signed on"), DATE, group=SUPPLEMENT),
-    Column("onset_date", C(S, "First onset"), DATE, group=SUPPLEMENT),
-    Column("past_symptoms", C(S, "Main past symptoms"), CODES, choices=Symptom, example="1,3,10", width=16,
-           hint=C(S, "Several codes separated by commas."), group=SUPPLEMENT),
-    Column("past_lock", C(S, "Past locking up"), CODE, choices=LockStatus, group=SUPPLEMENT),
-    Column("outpatient_history", C(S, "Past outpatient treatment"), CODE, choices=OutpatientHistory,
+    Column("guardian_name", pgettext_lazy("spreadsheet", "Guardian's name"), max_length=64, group=SUPPLEMENT),
+    Column("guardian_relation", pgettext_lazy("spreadsheet", "Guardian's relation"), max_length=32, example="父子", group=SUPPLEMENT),
+    Column("guardian_address", pgettext_lazy("spreadsheet", "Guardian's address"), max_length=255, width=24, group=SUPPLEMENT),
+    Column("guardian_phone", pgettext_lazy("spreadsheet", "Guardian's phone"), max_length=20, group=SUPPLEMENT),
+    Column("village_contact_name", pgettext_lazy("spreadsheet", "Village committee contact"), max_length=64, group=SUPPLEMENT),
+    Column("village_contact_phone", pgettext_lazy("spreadsheet", "Contact's phone"), max_length=20, group=SUPPLEMENT),
+    Column("household", pgettext_lazy("spreadsheet", "Household type"), CODE, choices=Household, group=SUPPLEMENT),
+    Column("employment", pgettext_lazy("spreadsheet", "Employment"), CODE, choices=Employment, group=SUPPLEMENT),
+    Column("consent", pgettext_lazy("spreadsheet", "Informed consent"), CODE, choices=Consent, group=SUPPLEMENT),
+    Column("consent_signed_by", pgettext_lazy("spreadsheet", "Consent signed by"), max_length=64, group=SUPPLEMENT),
+    Column("consent_date", pgettext_lazy("spreadsheet", "Consent signed on"), DATE, group=SUPPLEMENT),
+    Column("onset_date", pgettext_lazy("spreadsheet", "First onset"), DATE, group=SUPPLEMENT),
+    Column("past_symptoms", pgettext_lazy("spreadsheet", "Main past symptoms"), CODES, choices=Symptom, example="1,3,10", width=16,
+           hint=pgettext_lazy("spreadsheet", "Several codes separated by commas."), group=SUPPLEMENT),
+    Column("past_lock", pgettext_lazy("spreadsheet", "Past locking up"), CODE, choices=LockStatus, group=SUPPLEMENT),
+    Column("outpatient_history", pgettext_lazy("spreadsheet", "Past outpatient treatment"), CODE, choices=OutpatientHistory,
            group=SUPPLEMENT),
-    Column("first_antipsychotic_date", C(S, "First antipsychotic treatment"), DATE, group=SUPPLEMENT),
-    Column("admissions", C(S, "Psychiatric admissions"), COUNT, group=SUPPLEMENT),
-    Column("latest_treatment_effect", C(S, "Latest treatment effect"), CODE, choices=LatestTreatmentEffect,
+    Column("first_antipsychotic_date", pgettext_lazy("spreadsheet", "First antipsychotic treatment"), DATE, group=SUPPLEMENT),
+    Column("admissions", pgettext_lazy("spreadsheet", "Psychiatric admissions"), COUNT, group=SUPPLEMENT),
+    Column("latest_treatment_effect", pgettext_lazy("spreadsheet", "Latest treatment effect"), CODE, choices=LatestTreatmentEffect,
            group=SUPPLEMENT),
-    Column("minor_trouble_count", C(S, "Minor trouble-making (times)"), COUNT, group=SUPPLEMENT),
-    Column("trouble_count", C(S, "Causing trouble (times)"), COUNT, group=SUPPLEMENT),
-    Column("disaster_count", C(S, "Causing a disaster (times)"), COUNT, group=SUPPLEMENT),
-    Column("other_harm_count", C(S, "Other harmful behaviour (times)"), COUNT, group=SUPPLEMENT),
-    Column("self_harm_count", C(S, "Self-harm (times)"), COUNT, group=SUPPLEMENT),
-    Column("suicide_attempt_count", C(S, "Attempted suicide (times)"), COUNT, group=SUPPLEMENT),
-    Column("economic_status", C(S, "Economic status"), CODE, choices=EconomicStatus, group=SUPPLEMENT),
-    Column("specialist_opinion", C(S, "Specialist's opinion"), max_length=500, width=24, group=SUPPLEMENT),
-    Column("poverty_alleviation", C(S, "Targeted poverty alleviation"), BOOL, group=SUPPLEMENT),
-    Column("guardianship_subsidy", C(S, "Guardianship subsidy"), BOOL, group=SUPPLEMENT),
-    Column("disability_card", C(S, "Disability card"), BOOL, group=SUPPLEMENT),
-    Column("disability_grade", C(S, "Mental disability grade"), CODE, choices=DisabilityGrade, group=SUPPLEMENT),
-    Column("care_group_service", C(S, "Care and support group"), BOOL, group=SUPPLEMENT),
-    Column("family_doctor_contract", C(S, "Family-doctor contract"), BOOL, group=SUPPLEMENT),
-    Column("community_rehab", C(S, "Community rehabilitation"), BOOL, group=SUPPLEMENT),
-    Column("filled_on", C(S, "Supplement filled in on"), DATE, hint=C(S, "Blank means the registration date."),
+    Column("minor_trouble_count", pgettext_lazy("spreadsheet", "Minor trouble-making (times)"), COUNT, group=SUPPLEMENT),
+    Column("trouble_count", pgettext_lazy("spreadsheet", "Causing trouble (times)"), COUNT, group=SUPPLEMENT),
+    Column("disaster_count", pgettext_lazy("spreadsheet", "Causing a disaster (times)"), COUNT, group=SUPPLEMENT),
+    Column("other_harm_count", pgettext_lazy("spreadsheet", "Other harmful behaviour (times)"), COUNT, group=SUPPLEMENT),
+    Column("self_harm_count", pgettext_lazy("spreadsheet", "Self-harm (times)"), COUNT, group=SUPPLEMENT),
+    Column("suicide_attempt_count", pgettext_lazy("spreadsheet", "Attempted suicide (times)"), COUNT, group=SUPPLEMENT),
+    Column("economic_status", pgettext_lazy("spreadsheet", "Economic status"), CODE, choices=EconomicStatus, group=SUPPLEMENT),
+    Column("specialist_opinion", pgettext_lazy("spreadsheet", "Specialist's opinion"), max_length=500, width=24, group=SUPPLEMENT),
+    Column("poverty_alleviation", pgettext_lazy("spreadsheet", "Targeted poverty alleviation"), BOOL, group=SUPPLEMENT),
+    Column("guardianship_subsidy", pgettext_lazy("spreadsheet", "Guardianship subsidy"), BOOL, group=SUPPLEMENT),
+    Column("disability_card", pgettext_lazy("spreadsheet", "Disability card"), BOOL, group=SUPPLEMENT),
+    Column("disability_grade", pgettext_lazy("spreadsheet", "Mental disability grade"), CODE, choices=DisabilityGrade, group=SUPPLEMENT),
+    Column("care_group_service", pgettext_lazy("spreadsheet", "Care and support group"), BOOL, group=SUPPLEMENT),
+    Column("family_doctor_contract", pgettext_lazy("spreadsheet", "Family-doctor contract"), BOOL, group=SUPPLEMENT),
+    Column("community_rehab", pgettext_lazy("spreadsheet", "Community rehabilitation"), BOOL, group=SUPPLEMENT),
+    Column("filled_on", pgettext_lazy("spreadsheet", "Supplement filled in on"), DATE, hint=pgettext_lazy("spreadsheet", "Blank means the registration date."),
            group=SUPPLEMENT),
 )
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
@@ -357,10 +354,10 @@ class PatientImport:
     def _supplement_errors(self, values: dict[str, Any]) -> dict[str, str]:
         from xinqiao.patients.services import SupplementInput, supplement_errors
 
+        kwargs: dict[str, Any] = {key: values.get(key) or "" for key in SUPPLEMENT_TEXT}
+        kwargs.update({key: values[key] for key in SUPPLEMENT_VALUES if values.get(key) is not None})
         data = SupplementInput(
-            **{key: values.get(key) or "" for key in SUPPLEMENT_TEXT},
-            **{key: values.get(key) for key in SUPPLEMENT_VALUES if values.get(key) is not None},
-            past_symptoms=list(values.get("past_symptoms") or []),
+            **kwargs, past_symptoms=list(values.get("past_symptoms") or []),
             behaviour_counts={code: values.get(name) or 0 for code, name in BEHAVIOUR_COUNT_FIELDS.items()},
             filled_on=values.get("filled_on"),
         )
@@ -440,6 +437,7 @@ class PatientImport:
             return columns_cache[code]
 
         new_people = [row for row in rows if row.person_id is None]
+        reused = [row for row in rows if row.person_id is not None]
         persons = []
         for row in new_people:
             values = row.values
@@ -452,7 +450,7 @@ class PatientImport:
         Person.objects.bulk_create(persons, batch_size=batch_size)
         for row, person in zip(new_people, persons, strict=True):
             row.person_id = person.pk
-        self._fill_blanks([row for row in rows if row not in new_people])
+        self._fill_blanks(reused)
 
         today = self.lookups.today
         numbers: dict[tuple[str, int], list[str]] = {}
@@ -473,6 +471,7 @@ class PatientImport:
                 due = (followup_rules.next_followup_date(last_class, last_date, None) if last_class and last_date
                        else patient_rules.first_visit_due(registered_on))
             incident = bool(values.get("trouble_count") or values.get("disaster_count"))
+            assert row.person_id is not None
             patients.append(Patient(
                 person_id=row.person_id, register_number=numbers[(row.township[:6], registered_on.year)].pop(0),
                 status=PatientStatus.MANAGED, source=RegistrationSource.IMPORT, registered_on=registered_on,

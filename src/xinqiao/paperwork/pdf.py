@@ -51,7 +51,7 @@ class FormRow:
     options: list[Option] = field(default_factory=list)
     boxes: list[str] = field(default_factory=list)
     text: str = ""
-    parts: list[tuple[str, str]] = field(default_factory=list)  # (label, value) pairs written inline
+    parts: list[tuple[str, str | None]] = field(default_factory=list)  # (label, value) written inline; None: label only
     items: list[tuple[str, list[Option], str]] = field(default_factory=list)  # sub-items, each with a box
     wide: bool = False
 

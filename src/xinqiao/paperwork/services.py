@@ -201,6 +201,10 @@ def import_spreadsheet(actor: Any, kind: str, file_name: str, data: bytes, *, co
         batch.errors = [e.as_list() for e in result.errors[:cfg["max_stored_messages"]]]
         batch.notes = result.notes[:cfg["max_stored_messages"]]
         batch.rows_skipped = result.skipped
+        if not result.errors and not result.rows_total:
+            result.errors.append(RowError(sheet.header_row, "", _("The file has no data rows.")))
+            batch.errors = [e.as_list() for e in result.errors]
+            batch.error_count = 1
         if result.errors:
             return _finish(batch, ImportStatus.REJECTED)
         if not commit:

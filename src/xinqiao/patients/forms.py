@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from xinqiao.core.forms import PersonForm, StyledForm
 from xinqiao.core.models import Organisation
+from xinqiao.core.scope import region_filter
 from xinqiao.core.services import PersonInput
 from xinqiao.patients.codes import (
     BroughtBy,
@@ -74,8 +75,8 @@ def hospitals(user: Any) -> QuerySet[Organisation]:
 def clinics(user: Any) -> QuerySet[Organisation]:
     """Community and township health centres (and village clinics) in the user's region."""
     qs = Organisation.objects.filter(org_type__in=CLINIC_TYPES, is_active=True).order_by("region_id", "name")
-    region = getattr(user, "region_id", None)
-    return qs.filter(region_id__startswith=region) if region else qs
+    where = region_filter(user) if getattr(user, "region_id", None) else None
+    return qs.filter(**where) if where else qs
 
 
 class KeyedForm(StyledForm):
@@ -315,6 +316,8 @@ class SupplementForm(DiagnosisFieldsMixin, KeyedForm):
                                                    required=False, widget=forms.NumberInput(attrs={
                                                        "class": "form-control", "inputmode": "numeric"}))
         self.set_user(user)
+        self.fields["diagnosing_hospital"].required = False
+        self.fields["diagnosed_on"].required = False
         self.fields["past_symptoms"].widget.attrs.pop("class", None)
         for field in self.fields.values():
             if isinstance(field, forms.BooleanField):

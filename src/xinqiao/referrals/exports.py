@@ -80,7 +80,7 @@ def export_referrals(user: Any, qs: QuerySet[Referral]) -> HttpResponse:
         (_("referred to"), lambda r, s: r.to_organisation.name),
         (_("urgency"), lambda r, s: r.get_urgency_display()),
         (_("state"), lambda r, s: r.get_state_display()),
-        (_("sent"), lambda r, s: timezone.localtime(r.sent_at).strftime("%Y-%m-%d %H:%M")),
+        (_("time sent"), lambda r, s: timezone.localtime(r.sent_at).strftime("%Y-%m-%d %H:%M")),
         (_("to be received by"), lambda r, s: r.receive_due.isoformat()),
         (_("to be completed by"), lambda r, s: r.complete_due.isoformat() if r.complete_due else ""),
         (_("days overdue"), lambda r, s: rules.days_overdue(r.state, r.receive_due, r.complete_due, today)),

@@ -91,14 +91,14 @@ class Referral(InRegion):
     )
     state = models.CharField(_("state"), max_length=12, choices=ReferralState.choices, default=ReferralState.SENT,
                              db_index=True)
-    sent_at = models.DateTimeField(_("sent"))
+    sent_at = models.DateTimeField(_("time sent"))
     sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("sent by"), null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="+")
     receive_due = models.DateField(_("to be received by"))
-    received_at = models.DateTimeField(_("received"), null=True, blank=True)
+    received_at = models.DateTimeField(_("time received"), null=True, blank=True)
     complete_due = models.DateField(_("to be completed by"), null=True, blank=True)
-    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
-    declined_at = models.DateTimeField(_("declined"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("time completed"), null=True, blank=True)
+    declined_at = models.DateTimeField(_("time declined"), null=True, blank=True)
     decline_reason = EncryptedTextField(_("reason for declining"), blank=True)
     outcome_note = EncryptedTextField(_("outcome"), blank=True)
     origin = models.CharField(

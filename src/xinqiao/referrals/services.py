@@ -155,7 +155,7 @@ def send_referral(actor: Any, data: ReferralInput) -> Referral:
         referral.save()
         ReferralEvent.objects.create(referral=referral, action=ReferralAction.SEND, to_state=ReferralState.SENT,
                                      at=now, by=actor, organisation=sender)
-        audit.record(AuditAction.CREATE, obj=referral, detail={
+        audit.record(AuditAction.CREATE, actor=actor, obj=referral, detail={
             "direction": referral.direction, "from": sender.pk, "to": receiver.pk, "urgency": referral.urgency,
             "patient": patient.pk, "fields": sorted(f for f in Referral.PII_FIELDS if getattr(referral, f)),
         })
@@ -199,15 +199,16 @@ def act_on_referral(actor: Any, referral: Referral, action: str, note: str = "")
             raise ValidationError({"action": _("The referral was changed meanwhile; reload the page.")})
         ReferralEvent.objects.create(referral=referral, action=action, from_state=previous, to_state=step.target,
                                      at=now, by=actor, organisation_id=actor.organisation_id, note=note.strip())
-        audit.record(AuditAction.CHANGE, obj=referral, detail={"action": action, "from": previous,
+        audit.record(AuditAction.CHANGE, actor=actor, obj=referral, detail={"action": action, "from": previous,
                                                                "to": step.target})
         _notify_on_commit([_referral_notice(referral, step.target, referral.from_organisation_id)])
     return referral
 
 
 def view_referral(actor: Any, referral: Referral) -> dict[str, Any]:
-    """What the actor may see of the referral's clinical text; audited as a view."""
-    return core_services.view_record(actor, referral)
+    """What the actor may see of the referral's clinical text; audited as a view (with the patient)."""
+    audit.record(AuditAction.VIEW, actor=actor, obj=referral, detail={"patient": referral.patient_id})
+    return present(actor, referral)
 
 
 def _referral_link(pk: int) -> str:
@@ -400,7 +401,7 @@ def record_emergency(actor: Any, data: EmergencyInput) -> EmergencyRecord:
         if police:
             record.police_notified_at = now
         record.save()
-        audit.record(AuditAction.CREATE, obj=record, detail={
+        audit.record(AuditAction.CREATE, actor=actor, obj=record, detail={
             "danger_level": record.danger_level, "late": record.recorded_late, "patient": patient.pk if patient else None,
             "police_notified": len(police), "threshold": threshold,
         })
@@ -457,17 +458,14 @@ def close_emergency(actor: Any, record: EmergencyRecord) -> EmergencyRecord:
         EmergencyRecord.objects.filter(pk=record.pk).update(status=EmergencyStatus.CLOSED, closed_at=now,
                                                              closed_by=actor)
         record.status, record.closed_at, record.closed_by = EmergencyStatus.CLOSED, now, actor
-        audit.record(AuditAction.CHANGE, obj=record, detail={"status": EmergencyStatus.CLOSED})
+        audit.record(AuditAction.CHANGE, actor=actor, obj=record, detail={"status": EmergencyStatus.CLOSED})
     return record
 
 
 def view_emergency(actor: Any, record: EmergencyRecord) -> dict[str, Any]:
-    """The record as the actor may see it; audited as a view."""
-    shown = core_services.view_record(actor, record)
-    if "measures" in shown:
-        labels = dict(EmergencyMeasure.choices)
-        shown["measures"] = [str(labels.get(code, code)) for code in record.measures]
-    return shown
+    """The record as the actor may see it; audited as a view (with the patient, if any)."""
+    audit.record(AuditAction.VIEW, actor=actor, obj=record, detail={"patient": record.patient_id})
+    return emergency_shown(actor, record)
 
 
 def emergency_shown(actor: Any, record: EmergencyRecord) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 For a region and each of its child regions (a city and its counties, a county and its townships):
 
-- townships with a 综合管理小组: active registry institutions of kind ``management_group``, counted
-  by distinct township, ÷ the townships of the national code list (kind ``township``);
+- townships with a 综合管理小组: townships of the national code list (kind ``township``) where the
+  caregroups app has an active comprehensive management group, or the registry an active
+  institution of kind ``management_group`` (one ``EXISTS`` each), ÷ those townships;
 - villages/communities with a 心理咨询室/社会工作室: distinct village codes of active
   ``counselling_room`` institutions ÷ the number of villages and communities (``RegionStatistic``
   ``villages``: the code list stops at townships, so this denominator is a data file);
@@ -26,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from django.apps import apps
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Sum, Value, When
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
@@ -156,17 +158,23 @@ def coverage(region_code: str, *, year: int | None = None, populations: Mapping[
 
     active = Institution.objects.filter(status=InstitutionStatus.ACTIVE)
 
-    # Townships with a management group ÷ townships.
+    # Townships with a management group ÷ townships: a township counts when the caregroups app has an
+    # active 综合管理小组 there, or the registry has an active institution of kind management_group.
     township_rows = Region.objects.filter(level=RegionLevel.TOWNSHIP, kind=RegionKind.TOWNSHIP,
                                           **{REGION_TABLE_COLUMN[RegionLevel(level)]: region.code})
+    has_group = Exists(active.filter(kind=InstitutionKind.MANAGEMENT_GROUP, township_code=OuterRef("code")))
+    if apps.is_installed("xinqiao.caregroups"):
+        group_model = apps.get_model("caregroups", "ManagementGroup")
+        has_group = has_group | Exists(group_model.objects.filter(
+            township_code=OuterRef("code"), active=True, kind="comprehensive"))
+    with_group = township_rows.filter(has_group)
     if child_level:
-        townships_by_child = _grouped(township_rows, REGION_TABLE_COLUMN[RegionLevel(child_level)], Count("code"))
+        key = REGION_TABLE_COLUMN[RegionLevel(child_level)]
+        townships_by_child = _grouped(township_rows, key, Count("code"))
+        groups_by_child = _grouped(with_group, key, Count("code"))
     else:
-        townships_by_child = {}
-    townships_total = township_rows.count() if level < RegionLevel.TOWNSHIP else int(region.kind == RegionKind.TOWNSHIP)
-    groups_by_child, groups_total = per_child_and_total(
-        active.filter(kind=InstitutionKind.MANAGEMENT_GROUP).exclude(township_code=""),
-        Count("township_code", distinct=True))
+        townships_by_child, groups_by_child = {}, {}
+    townships_total, groups_total = township_rows.count(), with_group.count()
 
     # Villages/communities with a counselling room ÷ villages (data file).
     village_year = _latest_year(Measure.VILLAGES, region.code, year)

@@ -117,19 +117,20 @@ def check_transition(machine: Machine, state: str, action: str, *, has_perm: Cal
     """The transition ``action`` from ``state``, or ``TransitionRefused`` naming why not.
 
     ``parties`` are the roles the actor plays on this record (``applicant``, ``reviewer``,
-    ``proposer``, ``institution``). Checked in this order: the action exists, applies to this
-    kind of record, leaves from this state; the actor holds the permission, is the required party
-    and none of the refused ones; a reason is given where one is required.
+    ``proposer``, ``institution``). Checked in this order: the action exists; the actor holds its
+    permission (without it nothing else is revealed); it applies to this kind of record and leaves
+    from this state; the actor is the required party and none of the refused ones; a reason is
+    given where one is required.
     """
     transition = machine.transitions.get(action)
     if transition is None:
         raise TransitionRefused("unknown_action")
+    if not has_perm(transition.permission):
+        raise TransitionRefused("permission")
     if transition.kinds is not None and kind not in transition.kinds:
         raise TransitionRefused("wrong_kind")
     if state not in transition.sources:
         raise TransitionRefused("wrong_state")
-    if not has_perm(transition.permission):
-        raise TransitionRefused("permission")
     roles = set(parties)
     if transition.actor_is is not None and transition.actor_is not in roles:
         raise TransitionRefused("not_party")
@@ -245,12 +246,14 @@ _SPACES = re.compile(r"[\s\u00b7\u30fb\u2022.·]+")
 
 
 def normalise_name(value: str) -> str:
-    """A name as the look-up compares it: NFKC, no spaces or middle dots, case-folded.
+    """A name as the look-up compares it: NFKC, no spaces or middle dots, case-folded (then NFKC again,
+    since case folding can leave a string that NFKC would recompose).
 
     ``"张 三"``, ``"张三"`` and the full-width ``"张三"`` compare equal; so do ``"Ali·Yusuf"`` and
     ``"ali yusuf"``.
     """
-    return _SPACES.sub("", unicodedata.normalize("NFKC", value or "")).casefold()
+    folded = unicodedata.normalize("NFKC", _SPACES.sub("", unicodedata.normalize("NFKC", value or "")).casefold())
+    return _SPACES.sub("", folded)
 
 
 def normalise_number(value: str) -> str:

@@ -206,15 +206,23 @@ def worklist_counts(user: Any, *, today: date | None = None, mine: bool = False)
     return {code: int(totals[code] or 0) for code in rules.LIST_CODES}
 
 
+def _members(user: Any, code: str, today: date, mine: bool, action: str) -> QuerySet[Patient]:
+    """The list's rows, unjoined and ordered: what the page's sub-select sorts (narrow rows sort fast)."""
+    return _base(user, mine, action).filter(list_condition(code, today)).order_by(*_ordering(code))
+
+
+def _rows(code: str, today: date, where: Q) -> QuerySet[Patient]:
+    return (Patient.objects.filter(where).select_related(*_related())
+            .annotate(**_annotations(code, today)).order_by(*_ordering(code)))
+
+
 def worklist(user: Any, code: str, *, today: date | None = None, mine: bool = False,
              action: str = "view") -> QuerySet[Patient]:
     """List ``code`` as one lazy queryset: rows joined to person, township and responsible doctor,
     annotated with ``days`` (overdue / waiting, computed in SQL), ``late`` and ``prompt_lost``."""
     today = today or timezone.localdate()
-    return (_base(user, mine, action).filter(list_condition(code, today))
-            .select_related(*_related())
-            .annotate(**_annotations(code, today))
-            .order_by(*_ordering(code)))
+    return (_members(user, check_code(code), today, mine, action)
+            .select_related(*_related()).annotate(**_annotations(code, today)))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -276,9 +284,15 @@ def worklist_page(user: Any, code: str, *, page: int | str | None = 1, per_page:
     check_code(code)
     today = today or timezone.localdate()
     counts = worklist_counts(user, today=today, mine=mine) if counts is None else counts
-    paginator = Paginator(worklist(user, code, today=today, mine=mine), per_page or rules.settings().page_size)
+    size = per_page or rules.settings().page_size
+    members = _members(user, code, today, mine, "view")
+    paginator = Paginator(members, size)
     paginator.__dict__["count"] = counts[code]  # known from the aggregate: no second COUNT
     current = paginator.get_page(page)
+    # One statement: the page's ids are picked by a sub-select that sorts only the narrow rows
+    # (LIMIT right on the sort: a top-N sort), then joined to person, township and doctor.
+    start = (current.number - 1) * size
+    current.object_list = list(_rows(code, today, Q(pk__in=members.values("pk")[start:start + size])))
     full = full_fields(user)
     rows = [make_row(user, p, full) for p in current.object_list]
     return WorklistPage(code=code, page=current, rows=rows, counts=counts, today=today)

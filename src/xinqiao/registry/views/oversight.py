@@ -266,6 +266,8 @@ def sanction_create(request: HttpRequest) -> HttpResponse:
         institution = get_scoped_or_404(Institution, user, pk=int(source["institution"]))
     elif str(source.get("practitioner", "")).isdigit():
         practitioner = get_scoped_or_404(Practitioner, user, pk=int(source["practitioner"]))
+    elif request.method == "GET":  # no target yet: say where to start from
+        return render(request, "registry/staff/sanction_form.html", {"form": None})
     else:
         raise Http404
     complaint_id = int(source["complaint"]) if str(source.get("complaint", "")).isdigit() else None

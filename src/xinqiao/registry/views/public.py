@@ -149,8 +149,11 @@ def parse_query(params: Any) -> finder.Query:
 @require_GET
 def finder_page(request: HttpRequest) -> HttpResponse:
     """Find help near you: by location or region, filtered; "urgent" puts 24-hour services first."""
-    q = parse_query(request.GET)
-    province = str(request.GET.get("province", "")).strip()
+    params = request.GET.copy()
+    province = str(params.get("province", "")).strip()
+    if province and not str(params.get("region", "")).startswith(province):
+        params["region"] = ""  # the province was changed: the old region no longer applies
+    q = parse_query(params)
     if q.region_code:
         province = q.region_code[:2]
     elif not (province.isdigit() and len(province) == 2):
