@@ -395,3 +395,32 @@ def test_register_numbers_are_sequential_per_county_and_year(db: Any) -> None:
         "4401062026000001", "4401062026000002", "4401062026000003"]
     assert services.next_register_numbers("440106", 2026) == ["4401062026000004"]
     assert services.next_register_numbers("440111", 2026) == ["4401112026000001"]
+
+
+# --- The merge command -----------------------------------------------------------------------------------------
+
+
+def test_merge_command_lists_ids_only_and_merges_as_the_actor(cast: dict[str, Any], towns: list[Region]) -> None:
+    import json
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    number = new_id_number(towns[0])
+    keep = PersonFactory(region=towns[0], id_number=number)
+    drop = PersonFactory(region=towns[0], id_number=number)
+    dropped = PatientFactory(region=towns[0], person=drop)
+    out = StringIO()
+    call_command("merge_patients", "--list", "--json", stdout=out)
+    groups = json.loads(out.getvalue())
+    assert groups == [[{"person_id": keep.pk, "township_code": towns[0].code, "register_number": None},
+                       {"person_id": drop.pk, "township_code": towns[0].code,
+                        "register_number": dropped.register_number}]]
+    assert keep.name not in out.getvalue()
+    with pytest.raises(CommandError, match="may not merge"):
+        call_command("merge_patients", "--keep", keep.pk, "--drop", drop.pk, "--reason", "重复建档",
+                     "--actor", "community_doctor_a")
+    call_command("merge_patients", "--keep", keep.pk, "--drop", drop.pk, "--reason", "重复建档",
+                 "--actor", "mhc_staff_a", stdout=StringIO())
+    assert Patient.objects.get().person_id == keep.pk
+    assert AuditEvent.objects.filter(action="merge", actor_username="mhc_staff_a").exists()

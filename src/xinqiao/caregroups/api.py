@@ -95,7 +95,7 @@ def group_create(request: HttpRequest, payload: CareGroupCreateSchema,
     return Status(status, out)
 
 
-@router.get("/groups/{group_id}", response=CareGroupSchema, auth=django_auth, url_name="caregroup_detail")
+@router.get("/groups/{int:group_id}", response=CareGroupSchema, auth=django_auth, url_name="caregroup_detail")
 def group_detail(request: HttpRequest, group_id: int) -> dict[str, Any]:
     """One group with its active members (outsiders masked); audited as a view."""
     group = _group(request, group_id)
@@ -104,7 +104,7 @@ def group_detail(request: HttpRequest, group_id: int) -> dict[str, Any]:
     return group_out(group, members)
 
 
-@router.post("/groups/{group_id}/members", response={201: GroupMemberSchema}, auth=django_auth,
+@router.post("/groups/{int:group_id}/members", response={201: GroupMemberSchema}, auth=django_auth,
              url_name="caregroup_member_create")
 def member_create(request: HttpRequest, group_id: int, payload: GroupMemberCreateSchema,
                   idempotency_key: str = Header(..., alias="Idempotency-Key")) -> Status:
@@ -122,7 +122,7 @@ def member_create(request: HttpRequest, group_id: int, payload: GroupMemberCreat
     return Status(status, out)
 
 
-@router.get("/groups/{group_id}/meetings", response=list[MeetingSchema], auth=django_auth,
+@router.get("/groups/{int:group_id}/meetings", response=list[MeetingSchema], auth=django_auth,
             url_name="caregroup_meeting_list")
 def meeting_list(request: HttpRequest, group_id: int) -> list[dict[str, Any]]:
     """The group's meetings, newest first."""
@@ -133,7 +133,7 @@ def meeting_list(request: HttpRequest, group_id: int) -> list[dict[str, Any]]:
     return [meeting_out(m) for m in meetings]
 
 
-@router.post("/groups/{group_id}/meetings", response={201: MeetingSchema}, auth=django_auth,
+@router.post("/groups/{int:group_id}/meetings", response={201: MeetingSchema}, auth=django_auth,
              url_name="caregroup_meeting_create")
 def meeting_create(request: HttpRequest, group_id: int, payload: MeetingCreateSchema,
                    idempotency_key: str = Header(..., alias="Idempotency-Key")) -> Status:
@@ -153,7 +153,7 @@ def meeting_create(request: HttpRequest, group_id: int, payload: MeetingCreateSc
     return Status(status, out)
 
 
-@router.get("/groups/{group_id}/visits", response=list[JointVisitSchema], auth=django_auth,
+@router.get("/groups/{int:group_id}/visits", response=list[JointVisitSchema], auth=django_auth,
             url_name="caregroup_visit_list")
 def visit_list(request: HttpRequest, group_id: int) -> list[dict[str, Any]]:
     """The group's joint visits the caller may see (partner roles: patients they may see); audited."""
@@ -166,7 +166,7 @@ def visit_list(request: HttpRequest, group_id: int) -> list[dict[str, Any]]:
     return [visit_out(request.user, v) for v in visits]
 
 
-@router.post("/groups/{group_id}/visits", response={201: JointVisitSchema}, auth=django_auth,
+@router.post("/groups/{int:group_id}/visits", response={201: JointVisitSchema}, auth=django_auth,
              url_name="caregroup_visit_create")
 def visit_create(request: HttpRequest, group_id: int, payload: JointVisitCreateSchema,
                  idempotency_key: str = Header(..., alias="Idempotency-Key")) -> Status:
@@ -186,7 +186,7 @@ def visit_create(request: HttpRequest, group_id: int, payload: JointVisitCreateS
     return Status(status, out)
 
 
-@router.get("/groups/{group_id}/patients", response=GroupPatientPage, auth=django_auth,
+@router.get("/groups/{int:group_id}/patients", response=GroupPatientPage, auth=django_auth,
             url_name="caregroup_patients")
 def group_patients(request: HttpRequest, group_id: int, page: int = 1) -> dict[str, Any]:
     """The patients of the group's township the caller may see, masked per role; audited as a list."""

@@ -285,7 +285,7 @@ class MedicationCatalogue(models.Model):
     generic_name_zh = models.CharField(_("generic name (Chinese)"), max_length=64, unique=True)
     generic_name_en = models.CharField(_("generic name (English)"), max_length=96)
     atc_code = models.CharField(_("ATC code"), max_length=8)
-    drug_class = models.CharField(_("class"), max_length=16, choices=DrugClass.choices)
+    drug_class = models.CharField(_("drug class"), max_length=16, choices=DrugClass.choices)
     long_acting = models.BooleanField(_("long-acting injectable"), default=False)
     default_unit = models.CharField(_("usual unit"), max_length=8, choices=DoseUnit.choices, default=DoseUnit.MG)
     default_period = models.CharField(_("usual period"), max_length=8, choices=FrequencyPeriod.choices,

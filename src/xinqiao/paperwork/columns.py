@@ -95,6 +95,17 @@ class Column:
                         table[header_key(spelling)] = value
         return table
 
+    @cached_property
+    def _exact(self) -> dict[str, Any]:
+        """The spellings a cell most often has, exactly (``"1"``, ``"1 门诊"``): one dict look-up."""
+        table: dict[str, Any] = {}
+        for language in LANGUAGES:
+            with translation.override(language):
+                for value, label in self.options():
+                    for spelling in (str(value), label, f"{value} {label}"):
+                        table[spelling] = value
+        return table
+
     def headers(self) -> set[str]:
         """The header in each recognised language, as compared (``header_key``)."""
         out = set()
@@ -131,14 +142,20 @@ class Column:
         limit = self.max_length
 
         def parse(value: Any) -> Parsed:
-            text = normalise(value)
+            text = (value if isinstance(value, str) else str(value)).strip()
             if len(text) > limit:
                 return None, _("Too long: at most %(limit)s characters.") % {"limit": limit}
             return text, None
         return parse
 
     def _code(self) -> Parser:
+        exact = self._exact
+
         def parse(value: Any) -> Parsed:
+            if value.__class__ is str:
+                code = exact.get(value)
+                if code is not None:
+                    return code, None
             text = normalise(value)
             code = self.lookup_code(text)
             if code is None:
@@ -148,12 +165,16 @@ class Column:
         return parse
 
     def _codes(self) -> Parser:
+        exact = self._exact
+
         def parse(value: Any) -> Parsed:
             codes = []
             for token in _SPLIT.split(normalise(value)):
                 if not token:
                     continue
-                code = self.lookup_code(token)
+                code = exact.get(token)
+                if code is None:
+                    code = self.lookup_code(token)
                 if code is None:
                     return None, _("Unknown code “%(value)s”: allowed codes are %(allowed)s.") % {
                         "value": token[:20], "allowed": self.allowed()}
@@ -179,8 +200,10 @@ class Column:
 
     def _bool(self) -> Parser:
         def parse(value: Any) -> Parsed:
-            if isinstance(value, bool):
-                return value, None
+            if value == "是" or value is True:
+                return True, None
+            if value == "否" or value is False:
+                return False, None
             text = normalise(value).casefold()
             text = text.split(" ", 1)[-1] if " " in text else text  # "1 是" from a drop-down
             if text in _YES:
@@ -194,6 +217,10 @@ class Column:
         low, high = self.extra.get("min", 0), self.extra.get("max", 999)
 
         def parse(value: Any) -> Parsed:
+            if value.__class__ is str and value.isdigit() and value.isascii():
+                whole = int(value)
+                if low <= whole <= high:
+                    return whole, None
             text = normalise(value)
             try:
                 number = float(text)

@@ -235,6 +235,42 @@ class Lookups:
         return user.pk, None
 
 
+def icd10_message(code: str) -> str:
+    """The message of an error code of ``patients.rules.icd10_errors``."""
+    messages = {
+        "required": _("This column must not be empty."),
+        "format": _("Enter an ICD-10 code such as F20.0."),
+        "not_six": _("Choose one of the six severe mental disorders."),
+        "mismatch": _("This ICD-10 code does not belong to the chosen diagnosis."),
+        "needs_g40": _("Mental disorder due to epilepsy (F06) needs the co-occurring epilepsy code G40.x."),
+        "needs_co_disorder": _("Mental retardation (F70–F79) needs the code of the co-occurring mental "
+                               "disorder (an F code outside F70–F79)."),
+    }
+    return messages.get(code, _("This value is not valid."))
+
+
+def supplement_rule_errors(values: dict[str, Any]) -> dict[str, str]:
+    """The cross-field rules of the 个人信息补充表, as ``patients.services.supplement_errors`` has them.
+
+    The rest of that function (codes, counts 0–999, dates not in the future) is what every cell's
+    parser and ``PAST_DATES`` already check; calling it per row cost ~100 µs (it rebuilds each
+    option class's value list), a third of the whole import. ``tests/paperwork/test_patient_import``
+    holds the two equal on generated supplements.
+    """
+    errors: dict[str, str] = {}
+    if values.get("consent") is not None:
+        if not values.get("consent_signed_by"):
+            errors["consent_signed_by"] = _("Who signed the consent form? (the patient or the guardian)")
+        if values.get("consent_date") is None:
+            errors["consent_date"] = _("Give the date the consent form was signed.")
+    if values.get("disability_grade") is not None and not values.get("disability_card"):
+        errors["disability_grade"] = _("A disability grade needs a disability card.")
+    first, onset = values.get("first_antipsychotic_date"), values.get("onset_date")
+    if first and onset and first < onset:
+        errors["first_antipsychotic_date"] = _("Treatment cannot start before the first onset.")
+    return errors
+
+
 def _get(values: dict[str, Any], key: str, default: Any = None) -> Any:
     value = values.get(key)
     return default if value is None else value
@@ -288,20 +324,11 @@ class PatientImport:
         # Diagnosis
         diagnosis = values.get("diagnosis")
         if diagnosis is not None:
-            messages = {
-                "required": _("This column must not be empty."),
-                "format": _("Enter an ICD-10 code such as F20.0."),
-                "not_six": _("Choose one of the six severe mental disorders."),
-                "mismatch": _("This ICD-10 code does not belong to the chosen diagnosis."),
-                "needs_g40": _("Mental disorder due to epilepsy (F06) needs the co-occurring epilepsy code G40.x."),
-                "needs_co_disorder": _("Mental retardation (F70–F79) needs the code of the co-occurring mental "
-                                       "disorder (an F code outside F70–F79)."),
-            }
             for key, code in patient_rules.icd10_errors(diagnosis, values.get("icd10_code") or "",
                                                         values.get("co_icd10_code") or ""):
                 if key == "icd10_code" and code == "required":
                     continue  # already reported as a missing required cell
-                error(key, messages.get(code, _("This value is not valid.")))
+                error(key, icd10_message(code))
         hospital_id = None
         hospital = values.get("diagnosing_hospital")
         if hospital:
@@ -339,7 +366,7 @@ class PatientImport:
         # 个人信息补充表
         has_supplement = any(values.get(key) not in (None, "", []) for key in SUPPLEMENT_KEYS)
         if has_supplement:
-            for key, message in self._supplement_errors(values).items():
+            for key, message in supplement_rule_errors(values).items():
                 error(key, message)
         if len(errors) > start or checked is None:
             return None
@@ -350,26 +377,6 @@ class PatientImport:
             birth_date=checked.birth_date or values.get("birth_date"),
             clinic_id=clinic_id, doctor_id=doctor_id, hospital_id=hospital_id, has_supplement=has_supplement,
         )
-
-    def _supplement_errors(self, values: dict[str, Any]) -> dict[str, str]:
-        from xinqiao.patients.services import SupplementInput, supplement_errors
-
-        kwargs: dict[str, Any] = {key: values.get(key) or "" for key in SUPPLEMENT_TEXT}
-        kwargs.update({key: values[key] for key in SUPPLEMENT_VALUES if values.get(key) is not None})
-        data = SupplementInput(
-            **kwargs, past_symptoms=list(values.get("past_symptoms") or []),
-            behaviour_counts={code: values.get(name) or 0 for code, name in BEHAVIOUR_COUNT_FIELDS.items()},
-            filled_on=values.get("filled_on"),
-        )
-        out: dict[str, str] = {}
-        for key, message in supplement_errors(data, None).items():  # type: ignore[arg-type]
-            if key == "behaviour_counts":
-                key = "minor_trouble_count"
-            if key in COLUMN_BY_KEY and key not in PAST_DATES:
-                out[key] = message
-            elif key in COLUMN_BY_KEY and not (values.get(key) and values[key] > self.lookups.today):
-                out[key] = message  # a date rule other than "in the future" (reported above)
-        return out
 
     # --- the file ---------------------------------------------------------------------------------
 
@@ -426,40 +433,34 @@ class PatientImport:
     def commit(self, rows: list[PatientRow], batch_size: int) -> dict[str, int]:
         """Create the persons, patients, registration history and supplements (caller's transaction)."""
         from xinqiao.followups import rules as followup_rules
+        from xinqiao.paperwork.bulk import insert_rows
         from xinqiao.patients.services import next_register_numbers
 
         actor_id = self.actor.pk if getattr(self.actor, "pk", None) else None
         columns_cache: dict[str, dict[str, str]] = {}
 
-        def region_columns(code: str) -> dict[str, str]:
+        def place(code: str) -> dict[str, str]:
             if code not in columns_cache:
-                columns_cache[code] = InRegion.region_columns(code)
+                columns_cache[code] = {"region_id": code, **InRegion.region_columns(code)}
             return columns_cache[code]
 
         new_people = [row for row in rows if row.person_id is None]
         reused = [row for row in rows if row.person_id is not None]
-        persons = []
-        for row in new_people:
-            values = row.values
-            persons.append(Person(
-                name=values["name"], id_type=row.id_type, id_number=row.id_number, id_number_index=row.index,
-                sex=row.sex, birth_date=row.birth_date, phone=values.get("phone") or "",
-                address=values.get("address") or "", region_id=row.township, created_by_id=actor_id,
-                **region_columns(row.township),
-            ))
-        Person.objects.bulk_create(persons, batch_size=batch_size)
-        for row, person in zip(new_people, persons, strict=True):
-            row.person_id = person.pk
+        person_ids = insert_rows(Person, [{
+            "name": row.values["name"], "id_type": row.id_type, "id_number": row.id_number,
+            "id_number_index": row.index, "sex": row.sex, "birth_date": row.birth_date,
+            "phone": row.values.get("phone") or "", "address": row.values.get("address") or "",
+            "created_by_id": actor_id, **place(row.township),
+        } for row in new_people], batch_size=batch_size)
+        for row, person_id in zip(new_people, person_ids, strict=True):
+            row.person_id = person_id
         self._fill_blanks(reused)
 
         today = self.lookups.today
-        numbers: dict[tuple[str, int], list[str]] = {}
         wanted: dict[tuple[str, int], int] = defaultdict(int)
         for row in rows:
-            registered_on = row.values.get("registered_on") or today
-            wanted[(row.township[:6], registered_on.year)] += 1
-        for (county, year), count in sorted(wanted.items()):
-            numbers[(county, year)] = next_register_numbers(county, year, count)
+            wanted[(row.township[:6], (row.values.get("registered_on") or today).year)] += 1
+        numbers = {key: iter(next_register_numbers(key[0], key[1], count)) for key, count in sorted(wanted.items())}
         patients = []
         for row in rows:
             values = row.values
@@ -470,44 +471,40 @@ class PatientImport:
             if due is None:
                 due = (followup_rules.next_followup_date(last_class, last_date, None) if last_class and last_date
                        else patient_rules.first_visit_due(registered_on))
-            incident = bool(values.get("trouble_count") or values.get("disaster_count"))
-            assert row.person_id is not None
-            patients.append(Patient(
-                person_id=row.person_id, register_number=numbers[(row.township[:6], registered_on.year)].pop(0),
-                status=PatientStatus.MANAGED, source=RegistrationSource.IMPORT, registered_on=registered_on,
-                diagnosis=values["diagnosis"], icd10_code=patient_rules.normalize_icd10(values["icd10_code"]),
-                co_icd10_code=patient_rules.normalize_icd10(values.get("co_icd10_code") or ""),
-                diagnosed_on=values.get("diagnosed_on"), diagnosing_hospital_id=row.hospital_id,
-                managing_organisation_id=row.clinic_id, responsible_doctor_id=row.doctor_id,
-                danger_level=_get(values, "danger_level", 0), incident_history=incident,
-                last_followup_date=last_date, last_classification=last_class, next_followup_due=due,
-                awaiting_first_visit_since=None if last_date else registered_on, status_changed_on=registered_on,
-                region_id=row.township, created_by_id=actor_id, **region_columns(row.township),
-            ))
-        Patient.objects.bulk_create(patients, batch_size=batch_size)
-        StatusChange.objects.bulk_create([
-            StatusChange(patient_id=patient.pk, from_status="", to_status=PatientStatus.MANAGED,
-                         changed_on=patient.registered_on, region_id=patient.region_id, created_by_id=actor_id,
-                         note=_("imported"), **region_columns(patient.region_id))
-            for patient in patients
-        ], batch_size=batch_size)
+            patients.append({
+                "person_id": row.person_id, "register_number": next(numbers[(row.township[:6], registered_on.year)]),
+                "status": PatientStatus.MANAGED, "source": RegistrationSource.IMPORT, "registered_on": registered_on,
+                "diagnosis": values["diagnosis"], "icd10_code": patient_rules.normalize_icd10(values["icd10_code"]),
+                "co_icd10_code": patient_rules.normalize_icd10(values.get("co_icd10_code") or ""),
+                "diagnosed_on": values.get("diagnosed_on"), "diagnosing_hospital_id": row.hospital_id,
+                "managing_organisation_id": row.clinic_id, "responsible_doctor_id": row.doctor_id,
+                "danger_level": _get(values, "danger_level", 0),
+                "incident_history": bool(values.get("trouble_count") or values.get("disaster_count")),
+                "last_followup_date": last_date, "last_classification": last_class, "next_followup_due": due,
+                "awaiting_first_visit_since": None if last_date else registered_on, "status_changed_on": registered_on,
+                "created_by_id": actor_id, **place(row.township),
+            })
+        patient_ids = insert_rows(Patient, patients, batch_size=batch_size)
+        insert_rows(StatusChange, [{
+            "patient_id": pid, "from_status": "", "to_status": PatientStatus.MANAGED,
+            "changed_on": patient["registered_on"], "created_by_id": actor_id, **place(row.township),
+        } for row, pid, patient in zip(rows, patient_ids, patients, strict=True)], batch_size=batch_size)
         supplements = []
-        for row, patient in zip(rows, patients, strict=True):
+        for row, pid, patient in zip(rows, patient_ids, patients, strict=True):
             if not row.has_supplement:
                 continue
             values = row.values
-            supplements.append(PersonalSupplement(
-                patient_id=patient.pk, region_id=row.township,
+            supplements.append({
+                "patient_id": pid,
                 **{key: (values.get(key) or "") for key in SUPPLEMENT_TEXT},
-                **{key: values.get(key) for key in SUPPLEMENT_VALUES
-                   if values.get(key) is not None},
-                past_symptoms=list(values.get("past_symptoms") or []),
+                **{key: values[key] for key in SUPPLEMENT_VALUES if values.get(key) is not None},
+                "past_symptoms": list(values.get("past_symptoms") or []),
                 **{name: values.get(name) or 0 for name in BEHAVIOUR_COUNT_FIELDS.values()},
-                filled_on=values.get("filled_on") or patient.registered_on, filled_by_id=actor_id,
-                **region_columns(row.township),
-            ))
-        PersonalSupplement.objects.bulk_create(supplements, batch_size=batch_size)
-        return {"created": len(patients), "persons_created": len(persons), "persons_reused": len(rows) - len(persons),
+                "filled_on": values.get("filled_on") or patient["registered_on"], "filled_by_id": actor_id,
+                **place(row.township),
+            })
+        insert_rows(PersonalSupplement, supplements, batch_size=batch_size)
+        return {"created": len(patients), "persons_created": len(person_ids), "persons_reused": len(reused),
                 "supplements": len(supplements)}
 
     def _fill_blanks(self, rows: Iterable[PatientRow]) -> None:

@@ -213,37 +213,44 @@ def _xlsx_rows(data: bytes, max_rows: int) -> Iterator[tuple[int, list[Any]]]:
         except (KeyError, ParseError, zipfile.BadZipFile):
             raise SheetError("not_xlsx") from None
     columns, digits = _COLUMNS, _DIGITS
+    dated_styles = frozenset(str(i) for i in dated)  # compare the attribute text, no int() per cell
+    v_tag = f"{MAIN}v"
     seen = 0
     row_number = 0
     for row in _chunks(raw):
         row_number = int(row.get("r") or row_number + 1)
         values: list[Any] = []
+        size = 0
         for cell in row:
-            ref = cell.get("r")
-            col = columns.get(ref.rstrip(digits), -1) if ref else len(values)
-            if col < 0:
-                col = _column_index(ref or "")
-            kind = cell.get("t")
-            value: Any = None
+            get = cell.get
+            ref = get("r")
+            if ref is None:
+                col = size
+            else:
+                col = columns.get(ref.rstrip(digits), -1)
+                if col < 0:
+                    col = _column_index(ref)
+            kind = get("t")
             if kind is None or kind == "n":
-                if len(cell) and cell[0].text is not None:
-                    value = cell[0].text if cell[0].tag == f"{MAIN}v" else cell.findtext(f"{MAIN}v")
-                    style = cell.get("s")
-                    if value is not None and style is not None and int(style) in dated:
-                        value = _from_serial(float(value), date1904)
+                first = cell[0] if len(cell) else None
+                value: Any = first.text if first is not None and first.tag == v_tag else cell.findtext(v_tag)
+                if value is not None and get("s") in dated_styles:
+                    value = _from_serial(float(value), date1904)
             elif kind == "s":
-                index = cell.findtext(f"{MAIN}v")
+                index = cell.findtext(v_tag)
                 value = shared[int(index)] if index else None
             elif kind == "inlineStr":
                 value = "".join(cell.itertext())
             elif kind == "b":
-                value = cell.findtext(f"{MAIN}v") == "1"
-            elif kind in ("str", "d"):
-                value = cell.findtext(f"{MAIN}v")
-            # "e" (#N/A, #REF!) stays empty for the validation
+                value = cell.findtext(v_tag) == "1"
+            elif kind == "str" or kind == "d":
+                value = cell.findtext(v_tag)
+            else:
+                value = None  # "e" (#N/A, #REF!) stays empty for the validation
             if value is not None and value != "":
-                if col >= len(values):
-                    values.extend([None] * (col + 1 - len(values)))
+                if col >= size:
+                    values.extend([None] * (col + 1 - size))
+                    size = col + 1
                 values[col] = value
         if values:
             seen += 1

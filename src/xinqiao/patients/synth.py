@@ -81,6 +81,11 @@ CHUNK = 500
 #: The demo province (广东省), the default region of ``xinqiao synth``.
 DEFAULT_REGION = "44"
 
+#: From this size on, ``indexes="auto"`` drops and rebuilds indexes and foreign keys (measured:
+#: docs/operations/synth.md — maintaining 16 indexes and 4 foreign-key triggers per follow-up row
+#: made COPY 8× slower than loading bare and rebuilding).
+FAST_LOAD_FROM = 100_000
+
 #: NULL in a COPY text row; the insert writer turns it back into ``None``.
 NULL = "\\N"
 #: Stands for the register number in a generated patient row until the main process numbers it.
@@ -155,7 +160,9 @@ class SynthOptions:
     batch: int = 5000
     workers: int = 0  # 0: one per CPU (at most 4) on PostgreSQL, none on SQLite; 1: none
     key_prefix: str = ""
-    drop_indexes: bool = False
+    #: PostgreSQL: drop the fed tables' secondary indexes and foreign keys for the load, then rebuild
+    #: and re-validate them ("auto": when ``patients`` ≥ ``FAST_LOAD_FROM``).
+    indexes: str = "auto"
     #: The demo: only these townships, with these clinics, doctors and hospital.
     townships: tuple[str, ...] = ()
     clinics: dict[str, int] = field(default_factory=dict)
@@ -808,6 +815,7 @@ class Writer:
 
     def write(self, chunks: list[Chunk]) -> None:
         with transaction.atomic():
+            self.begin()
             for c in chunks:
                 self.numberer.number(c)
             for name, table in self.tables.items():
@@ -816,12 +824,20 @@ class Writer:
                     self.write_table(table, lines)
             self.numberer.save()
 
+    def begin(self) -> None:
+        """Per-transaction settings."""
+
     def write_table(self, table: Table, lines: list[str]) -> None:
         raise NotImplementedError
 
 
 class CopyWriter(Writer):
     """PostgreSQL: ``COPY … FROM STDIN`` of preformatted text (psycopg 3)."""
+
+    def begin(self) -> None:
+        with connection.cursor() as cur:
+            # Losing the last batches on a crash is harmless here; waiting for each WAL flush is not.
+            cur.execute("SET LOCAL synchronous_commit TO off")
 
     def write_table(self, table: Table, lines: list[str]) -> None:
         raw = connection.connection
@@ -840,19 +856,80 @@ class InsertWriter(Writer):
             cur.executemany(table.insert_sql(), rows)
 
 
-# --- Index handling (optional: drop secondary indexes for a big load, rebuild after) -----------
+# --- Fast load: drop secondary indexes and foreign keys, rebuild and re-validate after ----------
 
-def secondary_indexes(tables: Iterable[str]) -> list[tuple[str, str]]:
-    """(name, definition) of the indexes of ``tables`` that back no constraint (PostgreSQL)."""
+def secondary_indexes(tables: Iterable[str]) -> list[tuple[str, str, str]]:
+    """(table, name, CREATE INDEX …) of the indexes of ``tables`` that back no constraint."""
     with connection.cursor() as cur:
         cur.execute(
-            """SELECT i.indexname, i.indexdef FROM pg_indexes i
+            """SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i
                WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s)
                  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
                ORDER BY i.tablename, i.indexname""",
             [list(tables)],
         )
-        return [(str(a), str(b)) for a, b in cur.fetchall()]
+        return [(str(a), str(b), str(c)) for a, b, c in cur.fetchall()]
+
+
+def foreign_keys(tables: Iterable[str]) -> list[tuple[str, str, str]]:
+    """(table, name, definition) of the foreign keys declared on ``tables``."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
+               WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY(%s) ORDER BY 1, 2""",
+            [list(tables)],
+        )
+        return [(str(a), str(b), str(c)) for a, b, c in cur.fetchall()]
+
+
+class FastLoad:
+    """Drop the fed tables' secondary indexes and foreign keys; :meth:`restore` puts them back.
+
+    Before dropping anything the statements that restore them are written to
+    ``<var dir>/synth-restore-<database>.sql``, so an interrupted build can be repaired with
+    ``psql -f`` (the file is removed after a successful restore). Foreign keys come back
+    validated: ``ADD CONSTRAINT`` checks every row in one set-based query.
+    """
+
+    def __init__(self, tables: Iterable[str], progress: Callable[[str], None]) -> None:
+        self.tables = list(tables)
+        self.progress = progress
+        self.indexes = secondary_indexes(self.tables)
+        self.fks = foreign_keys(self.tables)
+        self.path: Any = None
+
+    def restore_sql(self) -> list[str]:
+        qn = connection.ops.quote_name
+        return [f"{definition};" for _t, _n, definition in self.indexes] + [
+            f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(name)} {definition};" for table, name, definition in self.fks]
+
+    def drop(self) -> None:
+        from django.conf import settings
+
+        qn = connection.ops.quote_name
+        var = getattr(settings, "VAR_DIR", None)
+        if var is not None:
+            from pathlib import Path
+
+            self.path = Path(var) / f"synth-restore-{connection.settings_dict['NAME']}.sql"
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text("\n".join(self.restore_sql()) + "\n", encoding="utf-8")
+        with transaction.atomic(), connection.cursor() as cur:
+            for table, name, _definition in self.fks:
+                cur.execute(f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(name)}")
+            for _table, name, _definition in self.indexes:
+                cur.execute(f"DROP INDEX {qn(name)}")
+        self.progress(f"dropped {len(self.indexes)} secondary indexes and {len(self.fks)} foreign keys for the load"
+                      + (f" (restore script: {self.path})" if self.path else ""))
+
+    def restore(self) -> None:
+        self.progress(f"rebuilding {len(self.indexes)} indexes, re-validating {len(self.fks)} foreign keys")
+        with connection.cursor() as cur:
+            cur.execute("SET maintenance_work_mem = '1GB'")
+            for statement in self.restore_sql():
+                cur.execute(statement)
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
 
 
 # --- Entry points -------------------------------------------------------------------------------
@@ -897,6 +974,8 @@ def build(options: SynthOptions, progress: Callable[[str], None] = _log) -> Repo
     started = time.perf_counter()
     pg = connection.vendor == "postgresql"
     workers = options.workers or (min(4, os.cpu_count() or 1) if pg else 1)
+    if connection.in_atomic_block:
+        workers = 1  # forking closes connections, which an open transaction cannot survive
     now_text = timezone.now().isoformat()
     tables = all_tables(now_text)
     plan = make_plan(options, now_text)
@@ -910,13 +989,10 @@ def build(options: SynthOptions, progress: Callable[[str], None] = _log) -> Repo
     plan_s = time.perf_counter() - started
     progress(f"plan: {len(plan.towns)} townships, {options.patients} patients, {workers} worker(s), {plan_s:.1f}s")
 
-    dropped: list[tuple[str, str]] = []
-    if options.drop_indexes and pg:
-        dropped = secondary_indexes(tables)
-        with connection.cursor() as cur:
-            for name, _definition in dropped:
-                cur.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(name)}")
-        progress(f"dropped {len(dropped)} secondary indexes for the load")
+    fast: FastLoad | None = None
+    if pg and (options.indexes == "drop" or (options.indexes == "auto" and options.patients >= FAST_LOAD_FROM)):
+        fast = FastLoad(tables, progress)
+        fast.drop()
 
     writer: Writer = (CopyWriter if pg else InsertWriter)(tables, numberer)
     t_load = time.perf_counter()
@@ -950,12 +1026,8 @@ def build(options: SynthOptions, progress: Callable[[str], None] = _log) -> Repo
     finally:
         load_s = time.perf_counter() - t_load
         t_index = time.perf_counter()
-        if dropped:
-            progress(f"rebuilding {len(dropped)} indexes")
-            with connection.cursor() as cur:
-                cur.execute("SET maintenance_work_mem = '1GB'")
-                for _name, definition in dropped:
-                    cur.execute(definition)
+        if fast is not None:
+            fast.restore()
         index_s = time.perf_counter() - t_index
     t_analyze = time.perf_counter()
     if pg:

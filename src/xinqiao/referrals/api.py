@@ -122,7 +122,7 @@ def referral_create(request: HttpRequest, payload: ReferralCreateSchema,
     return Status(status, out)
 
 
-@router.get("/{referral_id}", response=ReferralSchema, auth=django_auth, url_name="referral_detail")
+@router.get("/{int:referral_id}", response=ReferralSchema, auth=django_auth, url_name="referral_detail")
 def referral_detail(request: HttpRequest, referral_id: int) -> dict[str, Any]:
     """One referral (404 out of scope) with its history; audited as a view."""
     referral = _scoped_referral(request, referral_id)
@@ -130,7 +130,7 @@ def referral_detail(request: HttpRequest, referral_id: int) -> dict[str, Any]:
     return referral_out(request.user, referral, shown, history=True)
 
 
-@router.post("/{referral_id}/actions", response=ReferralSchema, auth=django_auth, url_name="referral_action")
+@router.post("/{int:referral_id}/actions", response=ReferralSchema, auth=django_auth, url_name="referral_action")
 def referral_action(request: HttpRequest, referral_id: int, payload: ReferralActionSchema,
                     idempotency_key: str = Header(..., alias="Idempotency-Key")) -> Any:
     """Receive, decline (``note`` = reason) or complete: the receiving organisation only (others 403)."""
@@ -206,7 +206,7 @@ def emergency_create(request: HttpRequest, payload: EmergencyCreateSchema,
     return Status(status, out)
 
 
-@router.get("/emergencies/{record_id}", response=EmergencySchema, auth=django_auth, url_name="emergency_detail")
+@router.get("/emergencies/{int:record_id}", response=EmergencySchema, auth=django_auth, url_name="emergency_detail")
 def emergency_detail(request: HttpRequest, record_id: int) -> dict[str, Any]:
     """One emergency record (404 out of scope); audited as a view."""
     record = get_scoped_or_404(EmergencyRecord, request.user, pk=record_id)
@@ -214,7 +214,7 @@ def emergency_detail(request: HttpRequest, record_id: int) -> dict[str, Any]:
     return emergency_out(request.user, record, shown)
 
 
-@router.post("/emergencies/{record_id}/close", response=EmergencySchema, auth=django_auth,
+@router.post("/emergencies/{int:record_id}/close", response=EmergencySchema, auth=django_auth,
              url_name="emergency_close")
 def emergency_close(request: HttpRequest, record_id: int,
                     idempotency_key: str = Header(..., alias="Idempotency-Key")) -> Any:

@@ -279,7 +279,9 @@ class ComplaintForm(KeyedForm):
     subject = forms.CharField(label=_("about (if not in the list)"), max_length=128, required=False)
     region_code = forms.CharField(label=_("where"), required=False, widget=forms.Select(choices=()))
     category = forms.ChoiceField(label=_("category"), choices=ComplaintCategory.choices)
-    description = forms.CharField(label=_("what happened"), max_length=5000, widget=forms.Textarea(attrs={"rows": 5}))
+    description = forms.CharField(label=_("what happened"), min_length=10, max_length=5000,
+                                  widget=forms.Textarea(attrs={"rows": 5}),
+                                  error_messages={"min_length": _("Please describe it in a few sentences.")})
     complainant_name = forms.CharField(label=_("your name (optional)"), max_length=64, required=False)
     complainant_phone = forms.CharField(label=_("your phone (optional)"), max_length=32, required=False,
                                         widget=forms.TextInput(attrs={"inputmode": "tel"}))

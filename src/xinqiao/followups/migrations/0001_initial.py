@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('generic_name_zh', models.CharField(max_length=64, unique=True, verbose_name='generic name (Chinese)')),
                 ('generic_name_en', models.CharField(max_length=96, verbose_name='generic name (English)')),
                 ('atc_code', models.CharField(max_length=8, verbose_name='ATC code')),
-                ('drug_class', models.CharField(choices=[('antipsychotic', 'antipsychotic'), ('mood_stabiliser', 'mood stabiliser'), ('other', 'other psychotropic')], max_length=16, verbose_name='class')),
+                ('drug_class', models.CharField(choices=[('antipsychotic', 'antipsychotic'), ('mood_stabiliser', 'mood stabiliser'), ('other', 'other psychotropic')], max_length=16, verbose_name='drug class')),
                 ('long_acting', models.BooleanField(default=False, verbose_name='long-acting injectable')),
                 ('default_unit', models.CharField(choices=[('mg', 'mg'), ('g', 'g'), ('ml', 'ml'), ('tablet', 'tablet')], default='mg', max_length=8, verbose_name='usual unit')),
                 ('default_period', models.CharField(choices=[('day', 'per day'), ('month', 'per month')], default='day', max_length=8, verbose_name='usual period')),

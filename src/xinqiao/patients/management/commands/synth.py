@@ -36,8 +36,9 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=5000, help="patients per transaction")
         parser.add_argument("--workers", type=int, default=0,
                             help="generator processes (0: one per CPU, at most 4; 1: none)")
-        parser.add_argument("--drop-indexes", action="store_true",
-                            help="PostgreSQL: drop secondary indexes for the load and rebuild them after")
+        parser.add_argument("--indexes", choices=("auto", "keep", "drop"), default="auto",
+                            help="PostgreSQL: drop secondary indexes and foreign keys for the load and rebuild "
+                                 f"them after (auto: from {synth.FAST_LOAD_FROM} patients)")
         parser.add_argument("--key-prefix", default="",
                             help="submission-key prefix that names the population (default synth:<seed>:)")
         parser.add_argument("--replace", action="store_true",
@@ -66,7 +67,7 @@ class Command(BaseCommand):
         opts = synth.SynthOptions(
             patients=options["patients"], seed=options["seed"], years=options["years"], region=region,
             today=today, batch=max(synth.CHUNK, options["batch"]), workers=max(0, options["workers"]),
-            key_prefix=options["key_prefix"], drop_indexes=options["drop_indexes"],
+            key_prefix=options["key_prefix"], indexes=options["indexes"],
         )
         existing = synth.population_size(opts.prefix)
         if existing:
