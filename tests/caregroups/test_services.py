@@ -119,8 +119,13 @@ def test_joint_visits_only_to_patients_the_actor_may_see(cast: dict[str, Any], t
     police = cast["police_a"]
     visit = services.record_visit(police, g, services.VisitInput(
         patient_id=patients["danger3"].pk, visited_on=timezone.localdate(), outcome=1, participant_ids=two,
-        note="在家，按时服药", followup_ref=42))
-    assert visit.township_code == patients["danger3"].township_code and visit.followup_ref == 42
+        note="在家，按时服药"))
+    assert visit.township_code == patients["danger3"].township_code and visit.followup is None
+    with pytest.raises(ValidationError) as exc:  # no such follow-up of this patient
+        services.record_visit(police, g, services.VisitInput(
+            patient_id=patients["danger3"].pk, visited_on=timezone.localdate(), outcome=1, participant_ids=two,
+            followup_id=999999))
+    assert set(exc.value.message_dict) == {"followup"}
     for blocked in ("danger0", "other_town"):
         with pytest.raises(ValidationError) as exc:
             services.record_visit(police, g, services.VisitInput(

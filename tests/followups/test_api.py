@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -155,8 +155,8 @@ def test_create_for_a_patient_out_of_scope_is_404(client: Any, doctor: Any, town
 
 
 def test_death_over_the_api(client: Any, doctor: Any, patient: Any) -> None:
-    response = post(client, URL, {"patient_id": patient.pk, "followup_date": date.today().isoformat(),
-                                  "outcome": "dead", "death_date": date.today().isoformat(), "death_cause": 2})
+    response = post(client, URL, {"patient_id": patient.pk, "followup_date": timezone.localdate().isoformat(),
+                                  "outcome": "dead", "death_date": timezone.localdate().isoformat(), "death_cause": 2})
     assert response.status_code == 201
     patient.refresh_from_db()
     assert patient.status == "dead"

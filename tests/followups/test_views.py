@@ -16,7 +16,13 @@ from django.utils import timezone
 from tests.followups.factories import hospital, make_patient
 from tests.helpers import has_cjk, login_verified
 from xinqiao.core.models import AuditAction, AuditEvent
-from xinqiao.followups.models import DischargeRecord, FollowUp, FollowUpMedication, HealthCheck, MedicationCatalogue
+from xinqiao.followups.models import (
+    DischargeRecord,
+    FollowUp,
+    FollowUpMedication,
+    HealthCheck,
+    MedicationCatalogue,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +46,7 @@ def visit_post(day: date, **changes: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def patient(towns: Any) -> Any:
-    return make_patient(towns[0], next_followup_due=date.today() - timedelta(days=5))
+    return make_patient(towns[0], next_followup_due=timezone.localdate() - timedelta(days=5))
 
 
 @pytest.fixture
@@ -56,7 +62,7 @@ def test_form_is_phone_sized_with_sections_and_audited(client: Any, doctor: Any,
     assert response.status_code == 200
     html = response.content.decode()
     assert 'name="viewport"' in html
-    assert 'hx-post="/followups/patients/%d/propose/"' % patient.pk in html
+    assert f'hx-post="/followups/patients/{patient.pk}/propose/"' in html
     for section in ("visit", "not-reached", "death", "risk", "social", "behaviour", "status", "treatment",
                     "referral", "participants", "decision"):
         assert f'id="section-{section}"' in html

@@ -7,6 +7,7 @@ itself go through ``xinqiao.patients.services``. Regions are real (``tests.facto
 from __future__ import annotations
 
 from datetime import date
+
 import factory
 
 from tests.factories import PersonFactory, test_townships

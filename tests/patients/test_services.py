@@ -16,11 +16,16 @@ from tests.patients.factories import PatientFactory
 from xinqiao.core.audit import verify_chain
 from xinqiao.core.models import AuditEvent, Notification, Person, Region
 from xinqiao.patients import services
-from xinqiao.patients.codes import DangerLevel, PatientStatus, RegistrationSource, SuspectedStatus, TransferStatus
+from xinqiao.patients.codes import (
+    DangerLevel,
+    PatientStatus,
+    RegistrationSource,
+    SuspectedStatus,
+    TransferStatus,
+)
 from xinqiao.patients.models import (
     CaseReport,
     Patient,
-    PatientMerge,
     PersonalSupplement,
     StatusChange,
     SuspectedCase,

@@ -3,9 +3,8 @@ from the threshold (DOMAIN.md §5), the county centre's board, and what each rol
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from django.utils import timezone
 from tests.helpers import verified_client
 from tests.referrals.factories import PatientFactory, emergency
 from xinqiao.core.models import AuditAction, AuditEvent, Notification, Person
-from xinqiao.patients.rules import sharing_rule
+from xinqiao.followups import rules as followup_rules
 from xinqiao.referrals import services
 from xinqiao.referrals.codes import EmergencyStatus, SubjectCategory
 from xinqiao.referrals.models import EmergencyRecord
@@ -65,13 +64,28 @@ def test_below_the_threshold_police_are_not_informed(cast: dict[str, Any], towns
     assert not Notification.objects.filter(kind="emergency_police").exists()
 
 
-def test_the_threshold_comes_from_the_follow_up_rules_when_they_name_one(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert services.police_threshold() == sharing_rule().min_danger_level == 3
-    config = tmp_path / "rules.json"
-    config.write_text(json.dumps({"notify_police_min_danger": 4}), encoding="utf-8")
-    monkeypatch.setattr(services, "FOLLOWUP_RULES_FILE", config)
+def test_the_threshold_is_the_follow_up_rules_one(cast: dict[str, Any], towns: list[Any], net: dict[str, Any],
+                                                  patient_a: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert services.police_threshold() == followup_rules.config().notify_police_min_danger == 3
+    stricter = dataclasses.replace(followup_rules.config(), notify_police_min_danger=4)
+    monkeypatch.setattr(followup_rules, "config", lambda: stricter)
     assert services.police_threshold() == 4
+    assert emergency(cast["community_doctor_a"], towns[0], patient=patient_a, danger_level=3).police_notified_at is None
+    assert emergency(cast["community_doctor_a"], towns[0], patient=patient_a, danger_level=4).police_notified_at
+
+
+def test_police_accounts_outside_a_station_are_told_directly(
+        cast: dict[str, Any], towns: list[Any], net: dict[str, Any], patient_a: Any,
+        django_capture_on_commit_callbacks: Any) -> None:
+    officer = cast["police_a"]
+    officer.organisation = None
+    officer.save(update_fields=["organisation"])
+    with django_capture_on_commit_callbacks(execute=True):
+        emergency(cast["community_doctor_a"], towns[0], patient=patient_a, danger_level=5)
+    told = Notification.objects.filter(kind="emergency_police")
+    assert {(n.recipient_id, n.recipient_organisation_id) for n in told} == {
+        (None, net["police_a"].pk), (officer.pk, None)}
+    assert Notification.objects.for_user(officer).filter(kind="emergency_police").count() == 1
 
 
 def test_a_record_past_24_hours_is_marked_late(cast: dict[str, Any], towns: list[Any], net: dict[str, Any],

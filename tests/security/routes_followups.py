@@ -17,8 +17,10 @@ Who holds what (roles.json), written out:
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
+
+from django.utils import timezone
 
 from tests.security.test_permission_matrix import CITY_OR_ABOVE, EVERYONE, Route, by_role, record
 
@@ -40,7 +42,7 @@ def followup_objects(ctx: dict[str, Any]) -> dict[str, dict[str, Any]]:
         from xinqiao.patients.models import Patient
 
         objects: dict[str, dict[str, Any]] = {}
-        day = date.today() - timedelta(days=3)
+        day = timezone.localdate() - timedelta(days=3)
         for scope in ("in", "sibling", "out"):
             region = Region.objects.get(code=ctx["persons"][scope].region_id)
             clinic = Organisation.objects.create(name=f"矩阵随访卫生院-{scope}", org_type=OrgType.TOWNSHIP_HEALTH_CENTRE,
@@ -75,18 +77,18 @@ def _patient(ctx: dict[str, Any], scope: str) -> dict[str, Any]:
 
 
 def _attempt(ctx: dict[str, Any], user: str, scope: str) -> dict[str, Any]:
-    return {"patient_id": followup_objects(ctx)[scope]["patient"].pk, "followup_date": date.today().isoformat(),
+    return {"patient_id": followup_objects(ctx)[scope]["patient"].pk, "followup_date": timezone.localdate().isoformat(),
             "outcome": "not_reached", "method": 3, "not_reached_reason": "矩阵测试：电话无人接听"}
 
 
 def _check(ctx: dict[str, Any], user: str, scope: str) -> dict[str, Any]:
-    return {"patient_id": followup_objects(ctx)[scope]["patient"].pk, "check_date": date.today().isoformat(),
+    return {"patient_id": followup_objects(ctx)[scope]["patient"].pk, "check_date": timezone.localdate().isoformat(),
             "general_exam": "矩阵测试：未见异常"}
 
 
 def _discharge(ctx: dict[str, Any], user: str, scope: str) -> dict[str, Any]:
     objs = followup_objects(ctx)[scope]
-    today = date.today()
+    today = timezone.localdate()
     return {"patient_id": objs["patient"].pk, "hospital_id": objs["hospital"].pk,
             "admission_date": (today - timedelta(days=20)).isoformat(), "discharge_date": today.isoformat(),
             "diagnosis": "F20", "effect": 2}

@@ -71,7 +71,7 @@ def visit_out(user: Any, visit: JointVisit) -> dict[str, Any]:
     return {"id": visit.pk, "group_id": visit.group_id, "patient_id": visit.patient_id,
             "register_number": visit.patient.register_number, "visited_on": visit.visited_on,
             "outcome": visit.outcome, "participant_ids": sorted(m.pk for m in visit.participants.all()),
-            "note": present(user, visit).get("note") or None, "followup_ref": visit.followup_ref}
+            "note": present(user, visit).get("note") or None, "followup_id": visit.followup_id}
 
 
 @router.get("/groups", response=list[CareGroupSchema], auth=django_auth, url_name="caregroup_list")
@@ -179,7 +179,7 @@ def visit_create(request: HttpRequest, group_id: int, payload: JointVisitCreateS
     def create() -> tuple[int, dict[str, Any]]:
         visit = services.record_visit(request.user, group, services.VisitInput(
             patient_id=data["patient_id"], visited_on=data["visited_on"], outcome=data["outcome"],
-            participant_ids=tuple(data["participant_ids"]), note=data["note"], followup_ref=data["followup_ref"]))
+            participant_ids=tuple(data["participant_ids"]), note=data["note"], followup_id=data["followup_id"]))
         return 201, json_body(visit_out(request.user, visit))
 
     status, out, _replayed = run_once(request.user, "caregroups.visit", idempotency_key[:128], body, create)

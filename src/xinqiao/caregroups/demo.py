@@ -67,7 +67,7 @@ def extend_demo(rng: random.Random, result: Any) -> None:
                             "civil_affairs_a see the group's patients at danger ≥3 only).")
 
 
-def _meeting_and_visit(rng: random.Random, doctor: User, groups: dict[str, ManagementGroup], town: str,
+def _meeting_and_visit(rng: random.Random, doctor: User, groups: dict[Any, ManagementGroup], town: str,
                        today: Any) -> None:
     comprehensive, care = groups[GroupKind.COMPREHENSIVE], groups[GroupKind.CARE]
     risky = list(Patient.objects.filter(township_code=town, danger_level__gte=3).order_by("-danger_level", "pk")[:3])

@@ -23,7 +23,7 @@ def export_visits(user: Any, group: ManagementGroup, qs: QuerySet[JointVisit]) -
         (_("register number"), lambda v, s: v.patient.register_number),
         (_("outcome"), lambda v, s: v.get_outcome_display()),
         (_("participants"), lambda v, s: len(v.participants.all())),
-        (_("follow-up record"), lambda v, s: v.followup_ref or ""),
+        (_("follow-up record"), lambda v, s: v.followup_id or ""),
     ]
     rows = qs.select_related("patient").prefetch_related("participants").order_by("-visited_on", "-id")
     content, count = build_workbook(user, _("joint visits"), rows, columns, JointVisit)

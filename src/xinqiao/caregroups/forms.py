@@ -102,7 +102,7 @@ class VisitForm(KeyedForm):
     participants = _members_field(_("participants"))
     outcome = forms.TypedChoiceField(label=_("outcome"), coerce=int, choices=VisitOutcome.choices)
     note = forms.CharField(label=_("note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    followup_ref = forms.IntegerField(label=_("follow-up record number"), required=False, min_value=1,
+    followup = forms.IntegerField(label=_("follow-up record number"), required=False, min_value=1,
                                       help_text=_("If a follow-up record was entered for this visit."))
 
     def __init__(self, *args: Any, group: ManagementGroup, user: Any, **kwargs: Any) -> None:
@@ -116,7 +116,7 @@ class VisitForm(KeyedForm):
         d = self.cleaned_data
         return services.VisitInput(patient_id=d["patient"].pk, visited_on=d["visited_on"], outcome=d["outcome"],
                                    participant_ids=tuple(d["participants"]), note=d.get("note") or "",
-                                   followup_ref=d.get("followup_ref"))
+                                   followup_id=d.get("followup"))
 
     def payload(self) -> dict[str, Any]:
         data = super().payload()

@@ -24,6 +24,7 @@ from django.utils.translation import pgettext_lazy
 from xinqiao.core.fields import EncryptedTextField
 from xinqiao.core.models import InRegion, RegionLevel
 from xinqiao.core.scope import ScopedManager
+from xinqiao.followups.models import FollowUp
 from xinqiao.patients.models import Patient
 from xinqiao.patients.rules import sharing_rule
 
@@ -146,9 +147,9 @@ class JointVisit(InRegion):
     participants = models.ManyToManyField(GroupMember, verbose_name=_("participants"), related_name="visits")
     outcome = models.PositiveSmallIntegerField(_("outcome"), choices=VisitOutcome.choices)
     note = EncryptedTextField(_("note"), blank=True)
-    followup_ref = models.PositiveBigIntegerField(
-        _("follow-up record"), null=True, blank=True,
-        help_text=_("The follow-up record entered for this visit, if one was recorded."),
+    followup = models.ForeignKey(
+        FollowUp, verbose_name=_("follow-up record"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", help_text=_("The follow-up record entered for this visit, if one was recorded."),
     )
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")

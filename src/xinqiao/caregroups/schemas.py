@@ -86,7 +86,7 @@ class JointVisitSchema(Schema):
     outcome: int
     participant_ids: list[int]
     note: str | None = None
-    followup_ref: int | None = None
+    followup_id: int | None = None
 
 
 class JointVisitCreateSchema(Schema):
@@ -97,7 +97,7 @@ class JointVisitCreateSchema(Schema):
     outcome: int
     participant_ids: list[int] = Field(min_length=2)
     note: str = Field(default="", max_length=2000)
-    followup_ref: int | None = None
+    followup_id: int | None = None
 
 
 class GroupPatientSchema(Schema):

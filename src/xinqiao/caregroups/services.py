@@ -31,6 +31,7 @@ from xinqiao.core import audit
 from xinqiao.core.masks import present
 from xinqiao.core.models import AuditAction, Person, Region, RegionLevel, User
 from xinqiao.core.scope import in_scope, permission_for
+from xinqiao.followups.models import FollowUp
 from xinqiao.patients.codes import OFF_REGISTER_STATUSES
 from xinqiao.patients.models import Patient
 
@@ -241,7 +242,7 @@ class VisitInput:
     outcome: int
     participant_ids: tuple[int, ...] = ()
     note: str = ""
-    followup_ref: int | None = None
+    followup_id: int | None = None
 
 
 def record_visit(actor: Any, group: ManagementGroup, data: VisitInput) -> JointVisit:
@@ -260,13 +261,19 @@ def record_visit(actor: Any, group: ManagementGroup, data: VisitInput) -> JointV
         errors["participants"] = _("Choose participants among the members of this group.")
     elif len(participants) < 2:
         errors["participants"] = _("A joint visit has at least two participants.")
+    followup = None
+    if data.followup_id is not None and patient is not None:
+        # Only a follow-up of this patient; the link shows nothing of it (partners hold no follow-up permission).
+        followup = FollowUp.objects.filter(pk=data.followup_id, patient=patient).first()
+        if followup is None:
+            errors["followup"] = _("No follow-up record of this patient has this number.")
     if errors:
         raise ValidationError(errors)
     assert patient is not None
     with transaction.atomic():
         visit = JointVisit.objects.create(
             group=group, patient=patient, region_id=patient.region_id, visited_on=data.visited_on,
-            outcome=data.outcome, note=data.note.strip(), followup_ref=data.followup_ref, recorded_by=actor,
+            outcome=data.outcome, note=data.note.strip(), followup=followup, recorded_by=actor,
         )
         visit.participants.set(participants)
         audit.record(AuditAction.CREATE, actor=actor, obj=visit, detail={"group": group.pk, "patient": patient.pk,

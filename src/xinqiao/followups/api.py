@@ -111,7 +111,7 @@ def medications(request: HttpRequest) -> list[MedicationCatalogue]:
 
 
 @router.post("/propose", response=ProposalSchema, auth=django_auth, url_name="followups_propose")
-def propose(request: HttpRequest, payload: dict[str, Any] = Body(...)) -> dict[str, Any]:
+def propose(request: HttpRequest, payload: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008 (ninja marker)
     """The ``xinqiao followup-rule`` contract over HTTP: classification, next date, actions. Nothing is stored."""
     if not request.user.has_perm("followups.add_followup"):
         raise PermissionDenied

@@ -202,16 +202,16 @@ class FollowUpForm(KeyedForm):
     def to_input(self, medications: list[services.MedicationInput],
                  participants: list[services.ParticipantInput]) -> services.FollowUpInput:
         d: dict[str, Any] = self.cleaned_data
-        values = {name: d.get(name) for name in (
+        values: dict[str, Any] = {name: d.get(name) for name in (
             "followup_date", "method", "loss_reason", "death_date", "death_cause", "physical_death_cause",
             "danger_level", "insight", "sleep", "diet", "self_care", "housework", "work", "study", "social",
             "lock_status", "hospital_status", "last_discharge_date", "lab_tests", "adherence", "adverse_reaction",
             "treatment_effect", "referral", "classification", "next_followup_date")}
-        texts = {name: d.get(name) or "" for name in (
+        texts: dict[str, Any] = {name: d.get(name) or "" for name in (
             "not_reached_reason", "symptoms_other", "lab_tests_text", "adverse_reaction_text",
             "physical_illness_text", "referral_reason", "referral_institution", "referral_department",
             "rehab_other", "override_reason")}
-        counts = {name: d.get(name) or 0 for name in BEHAVIOUR_COUNT_FIELDS}
+        counts: dict[str, Any] = {name: d.get(name) or 0 for name in BEHAVIOUR_COUNT_FIELDS}
         return services.FollowUpInput(
             outcome=d.get("outcome") or Outcome.VISITED, symptoms=tuple(d.get("symptoms") or ()),
             symptoms_marked=bool(d.get("symptoms_marked")), adverse_reaction_serious=bool(d.get("adverse_reaction_serious")),

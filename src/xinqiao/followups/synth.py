@@ -87,14 +87,14 @@ _COURSE_CUM = [sum(c[0] for c in COURSES[: i + 1]) for i in range(len(COURSES))]
 FIRST_NEW = (0.30, 0.45, 0.25)
 FIRST_KNOWN = (0.70, 0.23, 0.07)
 #: Share of patients who are hard to reach, and the chance an attempt fails for them / the others.
-HARD_TO_REACH = ((0.80, 0.02), (0.15, 0.12), (0.05, 0.45))
+HARD_TO_REACH = ((0.80, 0.03), (0.15, 0.12), (0.05, 0.40))
 #: Days after the due date the next attempt happens: (weight, low, high).
 LATENESS = ((0.70, -3, 3), (0.20, 4, 14), (0.08, 15, 45), (0.02, 46, 150))
 #: Yearly hazards.
 MOVE_OUT_PER_YEAR = 0.008
 LOST_OTHER_PER_YEAR = 0.005
 DEREGISTER_PER_YEAR = 0.001
-ADMISSION_AFTER_UNSTABLE = 0.12
+ADMISSION_AFTER_UNSTABLE = 0.3
 
 
 def _death_per_year(age: float) -> float:
@@ -468,7 +468,7 @@ class HistoryBuilder:
                     events.append(StatusEvent(on=t, from_status=status, to_status="lost", loss_reason=4))
                     state.status, state.status_changed_on = "lost", t
                     break
-                t += timedelta(days=rng.randint(3, 10))
+                t += timedelta(days=rng.randint(7, 28))
                 continue
             # A visit.
             latent = _state(rng, transitions[latent]) if previous is not None or not new else latent
@@ -530,7 +530,7 @@ class HistoryBuilder:
                 events.append(StatusEvent(on=admitted, from_status="managed", to_status="in_hospital"))
                 state.status, state.status_changed_on = "in_hospital", admitted
                 status = "in_hospital"
-                discharged = admitted + timedelta(days=rng.randint(14, 90))
+                discharged = admitted + timedelta(days=rng.randint(20, 120))
                 if discharged > today or discharged >= end_on:
                     if discharged > today and end_on > today:
                         break  # still in hospital today

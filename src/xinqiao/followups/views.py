@@ -9,6 +9,7 @@ page that shows a patient's record is audited.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -42,7 +43,7 @@ from xinqiao.followups.models import DischargeRecord, FollowUp, HealthCheck
 from xinqiao.patients.models import Patient
 
 LIST_LIMIT = 200
-JSON_LABELS = {"symptoms": labels.symptom_labels, "rehab_measures": labels.rehab_labels,
+JSON_LABELS: dict[str, Callable[[Any], list[str]]] = {"symptoms": labels.symptom_labels, "rehab_measures": labels.rehab_labels,
                "actions": labels.action_labels, "proposed_actions": labels.action_labels}
 
 

@@ -7,10 +7,8 @@ name (``core/models/notification.py``). Views and API handlers parse, call one o
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -24,12 +22,13 @@ from django.utils.translation import gettext as _
 from xinqiao.core import audit
 from xinqiao.core import services as core_services
 from xinqiao.core.masks import present
-from xinqiao.core.models import AuditAction, Organisation, OrgType, Region, RegionLevel
+from xinqiao.core.models import AuditAction, Organisation, OrgType, Region, RegionLevel, User
 from xinqiao.core.notifications import Notice, notify_many
 from xinqiao.core.scope import in_scope, permission_for
+from xinqiao.followups import rules as followup_rules
 from xinqiao.patients.codes import DangerLevel, Diagnosis
 from xinqiao.patients.models import Patient
-from xinqiao.patients.rules import sharing_rule, time_limits
+from xinqiao.patients.rules import time_limits
 from xinqiao.patients.workdays import add_working_days
 from xinqiao.referrals import rules
 from xinqiao.referrals.codes import (
@@ -273,22 +272,11 @@ def send_referral_reminders(today: date | None = None) -> int:
 # Emergencies
 # --------------------------------------------------------------------------------------------------
 
-FOLLOWUP_RULES_FILE = Path(__file__).resolve().parent.parent / "followups" / "data" / "rules.json"
-
-
 def police_threshold() -> int:
-    """The danger level from which police are informed (DOMAIN.md §3, §5: default 3).
-
-    The follow-up rules' configuration (``followups/data/rules.json``) when it names one, so that
-    follow-ups and emergencies inform police from the same level; otherwise the register's sharing
-    threshold (``patients/data/sharing.json``).
-    """
-    if FOLLOWUP_RULES_FILE.exists():
-        raw = json.loads(FOLLOWUP_RULES_FILE.read_text(encoding="utf-8"))
-        for key in ("notify_police_min_danger", "police_min_danger_level", "notify_police_danger_level"):
-            if isinstance(raw.get(key), int):
-                return int(raw[key])
-    return sharing_rule().min_danger_level
+    """The danger level from which police are informed (DOMAIN.md §3, §5: default 3): the follow-up
+    rules' setting (``followups/data/rules.json`` ``notify_police_min_danger``), so that follow-ups and
+    emergencies inform the police from the same level."""
+    return followup_rules.config().notify_police_min_danger
 
 
 @dataclass(frozen=True)
@@ -397,41 +385,52 @@ def record_emergency(actor: Any, data: EmergencyInput) -> EmergencyRecord:
             record_due=rules.record_due(data.occurred_at, hours),
             recorded_late=rules.record_is_late(data.occurred_at, now, hours),
         )
-        police = _police_stations(record) if rules.must_notify_police(data.danger_level, threshold) else []
-        if police:
+        police = _police(record) if rules.must_notify_police(data.danger_level, threshold) else ([], [])
+        if police[0] or police[1]:
             record.police_notified_at = now
         record.save()
         audit.record(AuditAction.CREATE, actor=actor, obj=record, detail={
             "danger_level": record.danger_level, "late": record.recorded_late, "patient": patient.pk if patient else None,
-            "police_notified": len(police), "threshold": threshold,
+            "police_notified": len(police[0]) + len(police[1]), "threshold": threshold,
         })
         _notify_on_commit(_emergency_notices(record, police))
     return record
 
 
-def _police_stations(record: EmergencyRecord) -> list[int]:
-    """The police stations of the township where it happened and of the patient's home township."""
+def _police(record: EmergencyRecord) -> tuple[list[int], list[int]]:
+    """Who is told: the police stations of the township where it happened and of the patient's home
+    township, and the police-role accounts placed there that belong to none of those stations (the
+    accounts the follow-up service informs: ``followups.services.police_recipients``)."""
     towns = {record.region_id}
     if record.patient is not None:
         towns.add(record.patient.region_id)
-    return list(Organisation.objects.filter(org_type=OrgType.POLICE_STATION, region_id__in=towns, is_active=True)
-                .order_by("pk").values_list("pk", flat=True))
+    stations = list(Organisation.objects.filter(org_type=OrgType.POLICE_STATION, region_id__in=towns, is_active=True)
+                    .order_by("pk").values_list("pk", flat=True))
+    officers = list(User.objects.filter(groups__name="police", region_id__in=towns, is_active=True)
+                    .exclude(organisation_id__in=stations).order_by("pk").values_list("pk", flat=True).distinct())
+    return stations, officers
 
 
-def _emergency_notices(record: EmergencyRecord, police: list[int]) -> list[Notice]:
+def _emergency_notices(record: EmergencyRecord, police: tuple[list[int], list[int]]) -> list[Notice]:
     link = reverse("referrals:emergency_detail", kwargs={"pk": record.pk})
     who = record.patient.register_number if record.patient else ""
     notices: list[Notice] = []
     with _stored_language():
         subject = (_("patient %(number)s") % {"number": who}) if who else _("an unregistered person")
         late = _("Recorded after the 24-hour limit.") if record.recorded_late else ""
-        for org in police:
+        police_title = str(_("Emergency at danger level %(level)s involving %(subject)s: police informed") % {
+            "level": record.danger_level, "subject": subject})
+        stations, officers = police
+        for org in stations:
             notices.append(Notice(
-                kind="emergency_police",
-                title=str(_("Emergency at danger level %(level)s involving %(subject)s: police informed") % {
-                    "level": record.danger_level, "subject": subject}),
-                organisation_id=org, dedupe_key=f"emergency:{record.pk}:police:{org}", link=link,
-                subject_type="referrals.emergencyrecord", subject_id=str(record.pk)))
+                kind="emergency_police", title=police_title, organisation_id=org, link=link,
+                dedupe_key=f"emergency:{record.pk}:police:{org}", subject_type="referrals.emergencyrecord",
+                subject_id=str(record.pk)))
+        for user in officers:
+            notices.append(Notice(
+                kind="emergency_police", title=police_title, recipient_id=user, link=link,
+                dedupe_key=f"emergency:{record.pk}:police:u{user}", subject_type="referrals.emergencyrecord",
+                subject_id=str(record.pk)))
         centres = Organisation.objects.filter(
             org_type=OrgType.MHC_COUNTY, region_id=record.county_code, is_active=True).values_list("pk", flat=True)
         clinic = [record.patient.managing_organisation_id] if record.patient else []

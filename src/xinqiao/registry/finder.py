@@ -74,6 +74,8 @@ def base_queryset(q: Query, *, now: datetime | None = None) -> Any:
     """Public, active points of active institutions, with the filters applied (no ordering)."""
     qs = ServicePoint.objects.filter(public=True, is_active=True, institution__status=InstitutionStatus.ACTIVE,
                                      institution__kind__in=rules.public_kinds())
+    if "hotline" not in q.filters:  # hotlines have their own list above the results
+        qs = qs.exclude(institution__kind="hotline")
     codes: set[str] = set()
     for key in q.filters:
         codes |= rules.finder_filters().get(key, frozenset())
@@ -131,10 +133,14 @@ def hotlines_for(region_code: str) -> list[ServicePoint]:
     """Hotline points serving a region: registered in it or at its city or province (one query)."""
     if not region_code:
         return []
-    ancestors = [region_code[:n] for n in (2, 4, 6) if n <= len(region_code)]
+    try:
+        inside = Q(**{SCOPE_COLUMN[level_of(region_code)]: region_code})
+    except ValueError:
+        return []
+    ancestors = [region_code[:n] for n in (2, 4, 6) if n < len(region_code)]
     qs = (ServicePoint.objects.filter(public=True, is_active=True, institution__status=InstitutionStatus.ACTIVE,
                                       services__code="hotline")
-          .filter(Q(region_id__in=ancestors) | Q(region_id__startswith=region_code))
+          .filter(Q(region_id__in=ancestors) | inside)
           .select_related("institution__organisation").prefetch_related("hours").order_by("region_id", "name"))
     return list(qs.distinct()[:10])
 

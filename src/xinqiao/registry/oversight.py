@@ -295,7 +295,7 @@ def propose_sanction(actor: Any, data: SanctionInput) -> Sanction:
     errors: dict[str, str] = {}
     if data.kind not in SanctionKind.values:
         errors["kind"] = _("Kind: choose warning, suspension or removal.")
-    if len(data.grounds.strip()) < 10:
+    if len(data.grounds.strip()) < 4:
         errors["grounds"] = _("Grounds: state the facts and the rule broken.")
     if (data.institution_id is None) == (data.practitioner_id is None):
         errors["target"] = _("Target: a sanction concerns one institution or one practitioner.")

@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[5]
 #: Sub-command → module of ``bench``. Underscored spellings are accepted as aliases.
 BENCHMARKS: dict[str, str] = {
     "screening-load": "bench.screening_load",
+    "worklist": "bench.worklist",
+    "lookup": "bench.lookup",
 }
 
 
