@@ -30,8 +30,8 @@ PRAC_HEADER = ["姓名", "职业", "执业机构", "执业机构区划代码", "
 def institution_rows(town: str) -> list[list[Any]]:
     return [
         ["天河示范精神专科医院", "psychiatric_hospital", "440106", "天河路1号", "020-12345678", 23.13, 113.33, "是", "",
-         "急诊、精神科门诊", None, None, None, None, None],
-        ["天河示范社区心理咨询室", "村（社区）心理咨询室", town, "某社区", "", 23.12,
+         "精神科急诊、精神科门诊", None, None, None, None, None],
+        ["天河示范社区心理咨询室", "村（社区）心理咨询室/社会工作室", town, "某社区", "", 23.12,
          113.35, "否", "1-5 09:00-17:00", "心理咨询", None, None, None, f"{town}001", 2025],
         ["天河示范大学心理中心", "university_centre", "440106", "", "", None, None, "否", "1-5 08:00-17:00",
          "counselling", 20000, 6, None, None, None],

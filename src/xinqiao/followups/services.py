@@ -43,6 +43,7 @@ from xinqiao.followups.models import (
     HealthCheck,
     MedicationCatalogue,
 )
+from xinqiao.patients import services as patient_services
 from xinqiao.patients.codes import (
     NOT_APPLICABLE,
     Adherence,
@@ -61,8 +62,9 @@ from xinqiao.patients.codes import (
     Symptom,
     TreatmentEffect,
 )
-from xinqiao.patients.models import Patient, StatusChange
+from xinqiao.patients.models import Patient
 from xinqiao.patients.rules import status_change_errors, time_limits
+from xinqiao.patients.services import StatusInput
 from xinqiao.patients.workdays import add_working_days
 
 #: Statuses under which follow-ups are recorded (on the register, not deregistered).
@@ -432,27 +434,37 @@ def _existing(model: Any, key: str, patient: Patient) -> Any:
     return found
 
 
-def _status_change(actor: Any, patient: Patient, target: str, on: date, **facts: Any) -> None:
-    """Move the patient to ``target`` with a history row, if the lifecycle allows it (else leave it).
+def _status_change(actor: Any, patient: Patient, target: str, on: date, *, explicit: bool, **facts: Any) -> bool:
+    """Move the patient to ``target`` through the register's lifecycle (``patients.services.apply_status_change``:
+    history row, audit, and the work-list columns it owns). Returns whether the status changed.
 
-    The form's facts (death, 失访) are the ones the status lifecycle requires
-    (``patients/data/status_transitions.json``); a change the lifecycle forbids is skipped, never forced.
+    ``explicit`` changes are what the form says (death, 失访): a change the lifecycle refuses is an
+    error on the form's field. Implicit ones (admitted, discharged, visited again after 失访) are
+    skipped when the lifecycle does not allow them, never forced.
     """
-    facts = {"changed_on": on, **facts}
-    if patient.status == target or status_change_errors(patient.status, target, facts, timezone.localdate()):
-        return
-    StatusChange.objects.create(
-        patient=patient, region_id=patient.region_id, from_status=patient.status, to_status=target, changed_on=on,
-        loss_reason=facts.get("loss_reason"), death_date=facts.get("death_date"),
-        death_cause=facts.get("death_cause"), physical_death_cause=facts.get("physical_death_cause"),
-        note=facts.get("note", ""), created_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
-    patient.status = target
-    patient.status_changed_on = on
+    if patient.status == target:
+        return False
+    if not explicit and status_change_errors(patient.status, target, {"changed_on": on, **facts},
+                                             timezone.localdate()):
+        return False
+    try:
+        patient_services.apply_status_change(patient, StatusInput(to_status=target, changed_on=on, **facts),
+                                             actor=actor)
+    except ValidationError as exc:
+        if not explicit:
+            return False
+        rename = {"to_status": "loss_reason" if target == PatientStatus.LOST else "death_date",
+                  "changed_on": "followup_date"}
+        raise ValidationError({rename.get(k, k): v for k, v in exc.message_dict.items()}) from None
+    return True
 
 
 def _apply_to_patient(actor: Any, patient: Patient, fu: FollowUp) -> list[str]:
-    """Keep the patient's work-list columns and status in line with this follow-up; the fields changed."""
+    """Keep the patient's work-list columns and status in line with this follow-up; the fields changed.
+
+    The columns this app owns are saved first; a status change then goes through the lifecycle
+    service, which sees them (and clears or sets the columns it owns, e.g. no due date once dead).
+    """
     changed: list[str] = []
 
     def put(name: str, value: Any) -> None:
@@ -461,7 +473,6 @@ def _apply_to_patient(actor: Any, patient: Patient, fu: FollowUp) -> list[str]:
             changed.append(name)
 
     latest = patient.last_followup_date is None or fu.followup_date >= patient.last_followup_date
-    before = patient.status
     if fu.outcome == Outcome.VISITED:
         if latest:
             put("last_followup_date", fu.followup_date)
@@ -469,31 +480,30 @@ def _apply_to_patient(actor: Any, patient: Patient, fu: FollowUp) -> list[str]:
             put("next_followup_due", fu.next_followup_date)
             put("danger_level", fu.danger_level)
             put("failed_attempts", 0)
-            if fu.hospital_status == HospitalStatus.IN_HOSPITAL:
-                _status_change(actor, patient, PatientStatus.IN_HOSPITAL, fu.followup_date,
-                               note="随访记录：正在住院")
-            elif patient.status in (PatientStatus.IN_HOSPITAL, PatientStatus.LOST):
-                _status_change(actor, patient, PatientStatus.MANAGED, fu.followup_date, note="随访记录：已访到")
         if patient.awaiting_first_visit_since is not None and fu.followup_date >= patient.awaiting_first_visit_since:
             put("awaiting_first_visit_since", None)
         if any(getattr(fu, name) for name in INCIDENT_COUNT_FIELDS):
             put("incident_history", True)
     elif fu.outcome == Outcome.NOT_REACHED:
-        patient.failed_attempts = (patient.failed_attempts or 0) + 1
-        changed.append("failed_attempts")
-        if fu.loss_reason is not None:
-            _status_change(actor, patient, PatientStatus.LOST, fu.followup_date, loss_reason=fu.loss_reason,
-                           note="随访记录：失访")
-    else:
-        _status_change(actor, patient, PatientStatus.DEAD, fu.followup_date, death_date=fu.death_date,
-                       death_cause=fu.death_cause, physical_death_cause=fu.physical_death_cause, note="随访记录：死亡")
-        if patient.status == PatientStatus.DEAD:
-            put("next_followup_due", None)
-    if patient.status != before:
-        changed += ["status", "status_changed_on"]
+        put("failed_attempts", (patient.failed_attempts or 0) + 1)
     if changed:
-        patient.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
-    return changed
+        patient.save(update_fields=[*changed, "updated_at"])
+    moved = False
+    if fu.outcome == Outcome.VISITED and latest:
+        if fu.hospital_status == HospitalStatus.IN_HOSPITAL:
+            moved = _status_change(actor, patient, PatientStatus.IN_HOSPITAL, fu.followup_date, explicit=False,
+                                   note="随访记录：正在住院")
+        elif patient.status in (PatientStatus.IN_HOSPITAL, PatientStatus.LOST):
+            moved = _status_change(actor, patient, PatientStatus.MANAGED, fu.followup_date, explicit=False,
+                                   note="随访记录：已访到")
+    elif fu.outcome == Outcome.NOT_REACHED and fu.loss_reason is not None:
+        moved = _status_change(actor, patient, PatientStatus.LOST, fu.followup_date, explicit=True,
+                               loss_reason=fu.loss_reason, note="随访记录：失访")
+    elif fu.outcome == Outcome.DEAD:
+        moved = _status_change(actor, patient, PatientStatus.DEAD, fu.followup_date, explicit=True,
+                               death_date=fu.death_date, death_cause=fu.death_cause,
+                               physical_death_cause=fu.physical_death_cause, note="随访记录：死亡")
+    return [*changed, "status"] if moved else changed
 
 
 def police_recipients(township_code: str) -> list[int]:
@@ -795,12 +805,10 @@ def record_discharge(actor: Any, patient: Patient, data: DischargeInput, *, key:
             if locked.next_followup_due is None or locked.next_followup_due > first_due:
                 locked.next_followup_due = first_due
                 fields.append("next_followup_due")
-            before = locked.status
-            if locked.status == PatientStatus.IN_HOSPITAL:
-                _status_change(actor, locked, PatientStatus.MANAGED, data.discharge_date, note="出院")
-            if locked.status != before:
-                fields += ["status", "status_changed_on"]
             locked.save(update_fields=[*fields, "updated_at"])
+            if locked.status == PatientStatus.IN_HOSPITAL and _status_change(
+                    actor, locked, PatientStatus.MANAGED, data.discharge_date, explicit=False, note="出院"):
+                fields.append("status")
             audit.record(AuditAction.CREATE, obj=record, detail={
                 "patient": patient.pk, "late": record.late, "patient_fields": fields})
             transaction.on_commit(lambda: _notify_clinic(record, locked))

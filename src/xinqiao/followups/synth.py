@@ -326,28 +326,44 @@ class HistoryBuilder:
         self.drugs: list[tuple[int, str, str, bool]] = []  # id, name, class, long acting
         self.suffix: dict[str, str] = {}
         self.table_names: dict[str, str] = {}
-        self.followup_block = 0
         self.first_visit_days = 14
+        self.failed_for_lost = 3
+        self.discharge_days = 10
 
     # -- set-up in the main process (database) --
 
     def prepare(self, tables: dict[str, Any]) -> None:
         """Read the medication catalogue and the tables' constant columns (before forking)."""
-        from xinqiao.followups.models import DischargeRecord, FollowUp, FollowUpMedication, FollowUpParticipant
-        from xinqiao.patients.rules import time_limits
+        from xinqiao.followups.models import (
+            DischargeRecord,
+            FollowUp,
+            FollowUpMedication,
+            FollowUpParticipant,
+            MedicationCatalogue,
+        )
 
-        self.drugs = [(pk, name, kind, bool(la)) for pk, name, kind, la in
-                      FollowUpMedication._meta.get_field("drug").related_model.objects  # type: ignore[union-attr]
-                      .filter(active=True).order_by("id").values_list("id", "generic_name_zh", "drug_class",
-                                                                      "long_acting")]
+        drugs = [(pk, name, kind, bool(la)) for pk, name, kind, la in MedicationCatalogue.objects.filter(active=True)
+                 .order_by("id").values_list("id", "generic_name_zh", "drug_class", "long_acting")]
+        suffix, names = {}, {}
         for key, model in (("followup", FollowUp), ("medication", FollowUpMedication),
                            ("participant", FollowUpParticipant), ("discharge", DischargeRecord)):
             table = tables[model._meta.db_table]
-            self.suffix[key] = table.suffix
-            self.table_names[key] = table.name
-        self.first_visit_days = time_limits()["first_visit_days_after_notice"]
-        self.failed_for_lost = time_limits()["failed_attempts_for_lost"]
-        self.discharge_days = time_limits()["discharge_report_working_days"]
+            suffix[key] = table.suffix
+            names[key] = table.name
+        self.configure(drugs=drugs, suffix=suffix, table_names=names)
+
+    def configure(self, *, drugs: list[tuple[int, str, str, bool]], suffix: dict[str, str],
+                  table_names: dict[str, str]) -> None:
+        """Set what :meth:`prepare` reads from the database (tests call it directly)."""
+        from xinqiao.patients.rules import time_limits
+
+        self.drugs = drugs
+        self.suffix = suffix
+        self.table_names = table_names
+        limits = time_limits()
+        self.first_visit_days = limits["first_visit_days_after_notice"]
+        self.failed_for_lost = limits["failed_attempts_for_lost"]
+        self.discharge_days = limits["discharge_report_working_days"]
 
     def ids_per_patient(self) -> int:
         """Follow-up ids to reserve per patient (a bound no history can exceed)."""
@@ -465,7 +481,8 @@ class HistoryBuilder:
                                f"{'4' if lost else NULL}\t{NULL}\t{NULL}\t{NULL}{fu_suffix}")
                 state.failed_attempts = failed
                 if lost:
-                    events.append(StatusEvent(on=t, from_status=status, to_status="lost", loss_reason=4))
+                    events.append(StatusEvent(on=t, from_status=status, to_status="lost", loss_reason=4,
+                                              note="随访记录：失访"))
                     state.status, state.status_changed_on = "lost", t
                     break
                 t += timedelta(days=rng.randint(7, 28))
@@ -531,19 +548,28 @@ class HistoryBuilder:
                 state.status, state.status_changed_on = "in_hospital", admitted
                 status = "in_hospital"
                 discharged = admitted + timedelta(days=rng.randint(20, 120))
-                if discharged > today or discharged >= end_on:
-                    if discharged > today and end_on > today:
-                        break  # still in hospital today
+                reported = self._reported(rng, discharged)
+                if admitted <= lost_on <= reported:
+                    # 失访 is not a status an in-hospital patient can take (status_transitions.json).
+                    lost_on = date.max
+                    end_on = min(death_on, move_on, dereg_on)
+                if reported > today or discharged >= end_on:
+                    if end_on > today:
+                        break  # still in hospital today (or the discharge is not entered yet)
                     t = end_on  # the terminal event happens in hospital
                     continue
-                reported = self._discharge(rng, s, admitted, discharged, dis_rows)
-                events.append(StatusEvent(on=discharged, from_status="in_hospital", to_status="managed"))
+                # followups.services.record_discharge: back to managed on the discharge date, awaiting
+                # a first visit since the day it was entered, due within the first-visit limit.
+                self._discharge(rng, s, admitted, discharged, reported, dis_rows)
+                events.append(StatusEvent(on=discharged, from_status="in_hospital", to_status="managed", note="出院"))
                 status = "managed"
                 state.status, state.status_changed_on = "managed", discharged
-                state.awaiting_first_visit_since = discharged
-                state.next_followup_due = _first_visit_due(discharged)
+                state.awaiting_first_visit_since = reported
+                first_due = reported + timedelta(days=self.first_visit_days)
+                if state.next_followup_due is None or state.next_followup_due > first_due:
+                    state.next_followup_due = first_due
                 hospital_status, last_discharge = 2, discharged
-                t = max(reported, discharged) + timedelta(days=rng.randint(1, 12))
+                t = reported + timedelta(days=rng.randint(1, 12))
                 continue
             t = nxt + timedelta(days=self._late(rng))
         lines = {self.table_names["followup"]: fu_rows}
@@ -592,24 +618,26 @@ class HistoryBuilder:
                             rng.choice(("2.00", "5.00", "10.00", "25.00", "100.00", "200.00")), "mg"))
         return out
 
-    def _discharge(self, rng: random.Random, s: Subject, admitted: date, discharged: date, rows: list[str]) -> date:
-        """The 出院单 of an admission; returns when it was entered (10 working days, a few late)."""
+    def _reported(self, rng: random.Random, discharged: date) -> date:
+        """When the hospital enters the discharge (within 10 working days; a few late)."""
         from xinqiao.patients.workdays import add_working_days
 
+        if rng.random() < 0.08:
+            return _working_deadline(discharged, self.discharge_days).date + timedelta(days=rng.randint(1, 20))
+        return add_working_days(discharged, rng.randint(1, self.discharge_days)).date
+
+    def _discharge(self, rng: random.Random, s: Subject, admitted: date, discharged: date, reported: date,
+                   rows: list[str]) -> None:
+        """The 出院单 of an admission, entered on ``reported``."""
         deadline = _working_deadline(discharged, self.discharge_days)
-        late = rng.random() < 0.08
-        reported = deadline.date + timedelta(days=rng.randint(1, 20)) if late else add_working_days(
-            discharged, rng.randint(1, self.discharge_days)).date
-        reported = min(reported, self.today)
         if s.hospital_id is None:
-            return reported
+            return
         rows.append("\t".join((
             str(s.patient_id), *s.region, str(s.hospital_id), admitted.isoformat(), discharged.isoformat(),
             s.diagnosis, s.icd10_code, str(rng.choice((1, 2, 2, 2, 3))), _json(sorted(rng.sample((1, 2, 3, 4), 2))),
             reported.isoformat(), deadline.date.isoformat(), "1" if reported > deadline.date else "0",
             "0" if deadline.certain else "1",
         )) + self.suffix["discharge"])
-        return reported
 
     def _terminal(self, rng: random.Random, s: Subject, state: FinalState, events: list[StatusEvent], on: date,
                   death_on: date, move_on: date, lost_on: date, dereg_on: date, fu_rows: list[str], ids: IdBlock,
@@ -623,11 +651,11 @@ class HistoryBuilder:
             fu_rows.append(f"{fid}\t{head}\t{learned.isoformat()}\tdead\t{rng.choice((2, 3))}\t{doctor}\t{clinic}\t"
                            f"{_EMPTY_CLINICAL}\t{_EMPTY_VISIT}\t\t{NULL}\t{on.isoformat()}\t{cause}\t"
                            f"{physical if physical else NULL}{fu_suffix}")
-            events.append(StatusEvent(on=on, from_status=status, to_status="dead", death_date=on, death_cause=cause,
-                                      physical_death_cause=physical))
-            state.status, state.status_changed_on = "dead", on
+            # followups.services: the follow-up that finds the death changes the status on its date.
+            events.append(StatusEvent(on=learned, from_status=status, to_status="dead", death_date=on,
+                                      death_cause=cause, physical_death_cause=physical, note="随访记录：死亡"))
+            state.status, state.status_changed_on = "dead", learned
             state.next_followup_due = None
-            state.awaiting_first_visit_since = None
         elif on == move_on:
             events.append(StatusEvent(on=on, from_status=status, to_status="moved_out",
                                       destination=f"迁居{rng.choice(DESTINATIONS)}"))
@@ -641,8 +669,10 @@ class HistoryBuilder:
             why = crypto.encrypt(rng.choice(NOT_REACHED[2:]), "followups.followup.not_reached_reason")
             fu_rows.append(f"{fid}\t{head}\t{on.isoformat()}\tnot_reached\t{rng.choice((2, 3))}\t{doctor}\t{clinic}\t"
                            f"{_EMPTY_CLINICAL}\t{_EMPTY_VISIT}\t{why}\t{reason}\t{NULL}\t{NULL}\t{NULL}{fu_suffix}")
-            events.append(StatusEvent(on=on, from_status=status, to_status="lost", loss_reason=reason))
+            events.append(StatusEvent(on=on, from_status=status, to_status="lost", loss_reason=reason,
+                                      note="随访记录：失访"))
             state.status, state.status_changed_on = "lost", on
+            state.failed_attempts += 1
         else:
             events.append(StatusEvent(on=on, from_status=status, to_status="deregistered",
                                       note=rng.choice(("复核诊断不属于六类严重精神障碍", "重复建档，注销"))))

@@ -34,7 +34,7 @@ Parser = Callable[[Any], Parsed]
 TEXT, CODE, CODES, DATE, BOOL, COUNT, INT, DECIMAL = "text", "code", "codes", "date", "bool", "count", "int", "decimal"
 #: Languages whose headers and labels are recognised in an uploaded file.
 LANGUAGES = ("zh-hans", "en")
-_SPLIT = re.compile(r"[,，、;；/\s]+")
+_SPLIT = re.compile(r"[,，、;；/\n]+")
 _LEADING_CODE = re.compile(r"^([0-9A-Za-z]+(?:\.[0-9]+)?)(?:\s|[-.、:：．)）]|$)")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -165,16 +165,33 @@ class Column:
         return parse
 
     def _codes(self) -> Parser:
-        exact = self._exact
+        exact, table = self._exact, self._lookup
+
+        def strict(token: str) -> Any:
+            code = exact.get(token)
+            return table.get(header_key(token)) if code is None else code
 
         def parse(value: Any) -> Parsed:
-            codes = []
-            for token in _SPLIT.split(normalise(value)):
+            text = normalise(value)
+            whole = strict(text)  # one option, whose label may hold a comma or a space
+            if whole is not None:
+                return [whole], None
+            codes: list[Any] = []
+            for token in _SPLIT.split(text):
+                token = token.strip()
                 if not token:
                     continue
-                code = exact.get(token)
+                code = strict(token)
+                if code is None and " " in token:
+                    pieces = token.split()
+                    parts = [strict(piece) for piece in pieces]  # "1 3 5"
+                    if all(part is not None for part in parts):
+                        codes.extend(parts)
+                        continue
+                    if all(piece.isdigit() for piece in pieces):
+                        token = next(piece for piece, part in zip(pieces, parts, strict=True) if part is None)
                 if code is None:
-                    code = self.lookup_code(token)
+                    code = self.lookup_code(token)  # "1 幻觉" in some other spelling
                 if code is None:
                     return None, _("Unknown code “%(value)s”: allowed codes are %(allowed)s.") % {
                         "value": token[:20], "allowed": self.allowed()}

@@ -118,7 +118,8 @@ def batch_report(request: HttpRequest, pk: int) -> HttpResponse:
     """A batch's report as .xlsx (no identities in it); audited as an export."""
     batch = get_scoped_or_404(ImportBatch, request.user, pk=pk)
     content = build_report(batch)
-    audit.record(AuditAction.EXPORT, obj=batch, detail={"format": "xlsx", "errors": batch.error_count})
+    audit.record(AuditAction.EXPORT, obj=batch, actor=request.user,
+                 detail={"format": "xlsx", "errors": batch.error_count})
     stamp = timezone.localtime(batch.created_at).strftime("%Y%m%d-%H%M")
     return _attachment(content, XLSX, f"import-{batch.pk}-report-{stamp}.xlsx")
 
@@ -154,7 +155,7 @@ def _print_page(request: HttpRequest, patient: Any, *, form: UnmaskForm | None =
 def patient_print(request: HttpRequest, pk: int) -> HttpResponse:
     """The forms of one patient that can be printed (masked, or revealed after a purpose); audited as a view."""
     patient = _patient(request, pk)
-    audit.record(AuditAction.VIEW, obj=patient, detail={"via": "print page"})
+    audit.record(AuditAction.VIEW, obj=patient, actor=request.user, detail={"via": "print page"})
     return _print_page(request, patient)
 
 

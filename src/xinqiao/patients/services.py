@@ -521,10 +521,9 @@ def register_from_case_report(actor: Any, data: CaseReportInput) -> CaseReport:
             errors["received_on"] = _message("future")
         elif data.diagnosis.diagnosed_on and data.received_on < data.diagnosis.diagnosed_on:
             errors["received_on"] = _("The report cannot be received before the diagnosis.")
-    reporting_unit_id = data.reporting_unit_id or getattr(actor, "organisation_id", None)
-    if data.entry == ReportEntry.ONLINE and data.reporting_unit_id is None:
-        reporting_unit_id = data.diagnosis.diagnosing_hospital_id or reporting_unit_id
-    if reporting_unit_id is None or not Organisation.objects.filter(pk=reporting_unit_id).exists():
+    # The reporting unit is the hospital that diagnosed, unless another unit is named.
+    reporting_unit_id = data.reporting_unit_id or data.diagnosis.diagnosing_hospital_id
+    if data.reporting_unit_id is not None and not Organisation.objects.filter(pk=data.reporting_unit_id).exists():
         errors["reporting_unit"] = _("Choose the reporting unit.")
     _raise(errors)
     diagnosed_on, hospital_id = data.diagnosis.diagnosed_on, data.diagnosis.diagnosing_hospital_id

@@ -120,8 +120,9 @@ def _latest_year(measure: str, region_code: str, year: int) -> int | None:
 
 
 def _statistics(measure: str, region: Region, child_level: int | None, year: int | None,
-                child_column: str | None) -> tuple[dict[str, int], int | None]:
-    """Figures at the child level (by child code) and the region's own (or the sum of its children)."""
+                child_column: str | None, child_codes: list[str]) -> tuple[dict[str, int], int | None]:
+    """Figures at the child level (by child code) and the region's own; without its own, the sum of
+    its children's when every child has one (a partial sum would understate the denominator)."""
     if year is None:
         return {}, None
     inside = RegionStatistic.objects.filter(measure=measure, year=year, **{region.scope_column: region.code})
@@ -130,7 +131,8 @@ def _statistics(measure: str, region: Region, child_level: int | None, year: int
         children = {k: int(v) for k, v in _grouped(inside.filter(region__level=child_level), child_column,
                                                    Sum("value")).items()}
     own = inside.filter(region_id=region.code).values_list("value", flat=True).first()
-    total = int(own) if own is not None else (sum(children.values()) if children else None)
+    complete = bool(child_codes) and all(code in children for code in child_codes)
+    total = int(own) if own is not None else (sum(children[c] for c in child_codes) if complete else None)
     return children, total
 
 
@@ -178,7 +180,8 @@ def coverage(region_code: str, *, year: int | None = None, populations: Mapping[
 
     # Villages/communities with a counselling room ÷ villages (data file).
     village_year = _latest_year(Measure.VILLAGES, region.code, year)
-    villages_by_child, villages_total = _statistics(Measure.VILLAGES, region, child_level, village_year, child_column)
+    villages_by_child, villages_total = _statistics(Measure.VILLAGES, region, child_level, village_year, child_column,
+                                                   codes)
     rooms_by_child, rooms_total = per_child_and_total(
         active.filter(kind=InstitutionKind.COUNSELLING_ROOM).exclude(village_code=""),
         Count("village_code", distinct=True))
@@ -208,7 +211,8 @@ def coverage(region_code: str, *, year: int | None = None, populations: Mapping[
                                                 ).filter(Exists(valid))
     psych_by_child, psych_total = per_child_and_total(psychiatrists, Count("id"))
     population_year = _latest_year(Measure.POPULATION, region.code, year)
-    pop_by_child, pop_total = _statistics(Measure.POPULATION, region, child_level, population_year, child_column)
+    pop_by_child, pop_total = _statistics(Measure.POPULATION, region, child_level, population_year,
+                                           child_column, codes)
     if populations:
         pop_by_child.update({k: int(v) for k, v in populations.items() if k in codes})
         if region.code in populations:

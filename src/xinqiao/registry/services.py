@@ -285,7 +285,8 @@ def apply_details(data: InstitutionInput, *, actor: Any, institution: Institutio
         raise ValidationError({"name": _("Name: an organisation of this name is already registered in this region.")})
     org.name = data.name
     org.region_id = data.region_code
-    org.org_type = rules.org_type_for(data.kind, level)
+    if not org.pk:  # an existing organisation keeps its type (a school registering its own room stays a school)
+        org.org_type = rules.org_type_for(data.kind, level)
     org.address, org.phone, org.email = data.address, data.phone, data.email
     org.unified_credit_code = data.unified_credit_code
     org.is_active = True
