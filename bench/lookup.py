@@ -90,7 +90,7 @@ def prepare_database(url: str, env: dict[str, str]) -> None:
                 log(f"creating database {name}")
                 conn.execute(f'CREATE DATABASE "{name}"')
     log("migrating")
-    subprocess.run([sys.executable, "-m", "xinqiao.cli", "migrate", "--noinput", "-v", "0"],  # noqa: S603
+    subprocess.run([sys.executable, "-m", "xinqiao.cli", "migrate", "--noinput", "-v", "0"],
                    env=env, cwd=ROOT, check=True, stdout=sys.stderr)
 
 
@@ -215,7 +215,7 @@ def run(**options: Any) -> dict[str, Any]:
     pop, about = population(options)
     region = options["region"][:2]
     user = bench_user("bench_lookup", "mhc_staff", region)
-    rng = random.Random(options["seed"])  # noqa: S311 (sampling, not secrets)
+    rng = random.Random(options["seed"])
     n = pop.patients
     keys = [f"{pop.prefix}{rng.randrange(n)}" for _ in range(options["lookups"])]
     numbers: dict[str, str] = {}

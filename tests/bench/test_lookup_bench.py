@@ -61,7 +61,6 @@ def test_lookup_reports_the_contract_and_reuses_the_population() -> None:
 @pytest.mark.django_db
 def test_another_size_replaces_the_benchmark_population() -> None:
     from bench import lookup
-
     from xinqiao.patients.models import Patient
 
     lookup.run(**_options(patients=20, lookups=5))

@@ -28,7 +28,7 @@ def test_worklist_is_listed_with_its_options() -> None:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env["XINQIAO_ENV"] = "test"
-    result = subprocess.run([sys.executable, "-m", "xinqiao.cli", "bench", "worklist", "--help"],  # noqa: S603
+    result = subprocess.run([sys.executable, "-m", "xinqiao.cli", "bench", "worklist", "--help"],
                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     for option in ("--patients", "--requests", "--list-requests", "--database-url"):
@@ -38,7 +38,6 @@ def test_worklist_is_listed_with_its_options() -> None:
 @pytest.mark.django_db
 def test_worklist_reports_the_contract() -> None:
     from bench import worklist
-
     from xinqiao.worklists import rules
 
     report = worklist.run(**_options())

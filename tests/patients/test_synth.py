@@ -8,6 +8,7 @@ from the official calendar; determinism for a seed; the demo showing every list.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from collections import defaultdict
@@ -169,7 +170,7 @@ def test_patient_columns_equal_what_the_history_implies() -> None:
         steps = changes[patient.pk]
         assert steps[0].from_status == "" and steps[0].to_status == PatientStatus.MANAGED
         assert steps[0].changed_on == patient.registered_on
-        for before, after in zip(steps, steps[1:], strict=False):
+        for before, after in itertools.pairwise(steps):
             assert after.from_status == before.to_status
             assert lifecycle.allowed(after.from_status, after.to_status), (after.from_status, after.to_status)
         assert (patient.status, patient.status_changed_on) == (steps[-1].to_status, steps[-1].changed_on)

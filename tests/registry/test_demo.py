@@ -27,11 +27,11 @@ pytestmark = pytest.mark.django_db
 def build(seed: int = 2026) -> Any:
     sync_roles()
     towns = demo_townships()
-    rng = random.Random(seed)  # noqa: S311
+    rng = random.Random(seed)
     orgs = build_organisations(rng, towns)
     accounts = build_accounts(rng, towns, orgs)
     result = DemoResult(accounts=accounts, organisations=len(orgs), townships=towns, orgs=orgs)
-    demo.extend_demo(random.Random(seed + 2), result)  # noqa: S311
+    demo.extend_demo(random.Random(seed + 2), result)
     return result
 
 

@@ -115,7 +115,9 @@ def test_page_query_count_is_fixed_whatever_the_list_size(doctor: Any) -> None:
     assert len(small.captured_queries) == len(big.captured_queries) == len(overview.captured_queries)
     patient_queries = [q["sql"] for q in big.captured_queries if '"patients_patient"' in q["sql"]]
     assert len(patient_queries) == 2, patient_queries  # the counts and the page
-    assert len(big.captured_queries) <= 16, [q["sql"][:80] for q in big.captured_queries]
+    # Today 16: session, user, device, permissions, roles (6); the counts and the page (2); the audit
+    # event with its savepoint (5); the session save (3). The nav's unread count may add one.
+    assert len(big.captured_queries) <= 17, [q["sql"][:80] for q in big.captured_queries]
 
 
 def test_export_is_masked_scoped_and_audited(doctor: Any, towns: list) -> None:

@@ -281,7 +281,7 @@ class ParticipantForm(StyledForm):
         return services.ParticipantInput(role=d["role"], name=d.get("name") or "")
 
 
-MedicationFormSet = forms.formset_factory(MedicationForm, extra=3, max_num=10, validate_max=True)
+MedicationFormSet = forms.formset_factory(MedicationForm, extra=2, max_num=10, validate_max=True)
 ParticipantFormSet = forms.formset_factory(ParticipantForm, extra=3, max_num=10, validate_max=True)
 
 

@@ -542,14 +542,10 @@ def record_followup(actor: Any, patient: Patient, data: FollowUpInput, *, key: s
         return found, False
     today = today or timezone.localdate()
     errors = followup_errors(patient, data, today)
-    decision: Decision | None = None
-    if data.outcome == Outcome.VISITED and not errors:
-        decision = decide(patient, data)
-        errors.update(decision.errors)
     if errors:
         raise ValidationError(errors)
-    drugs = medication_errors(data.medications)[1] if data.outcome == Outcome.VISITED else {}
     visit = data.outcome == Outcome.VISITED
+    drugs = medication_errors(data.medications)[1] if visit else {}
     values = {name: getattr(data, name) for name in VISIT_FIELDS} if visit else {}
     if visit:
         values["symptoms"] = sorted(set(data.symptoms))
@@ -565,20 +561,25 @@ def record_followup(actor: Any, patient: Patient, data: FollowUpInput, *, key: s
         doctor=actor, doctor_name=data.doctor_name.strip()[:64], organisation_id=actor.organisation_id,
         submission_key=key or None, created_by=actor, **values,
     )
-    if decision is not None:
-        fu.previous_classification = decision.previous
-        fu.proposed_classification = decision.proposal.classification
-        fu.proposed_next_date = decision.proposal.next_followup_date
-        fu.proposed_actions = list(decision.proposal.actions)
-        fu.classification = decision.classification
-        fu.next_followup_date = decision.next_followup_date
-        fu.actions = list(decision.actions)
-        fu.override_reason = data.override_reason.strip() if decision.overridden else ""
-        fu.needs_referral = rules.REFER in decision.actions
-        fu.police_notified = rules.NOTIFY_POLICE in decision.actions
     try:
         with transaction.atomic():
+            # The patient row is locked first: the previous visit the rules use and the columns
+            # written below cannot change under a concurrent follow-up of the same patient.
             locked = Patient.objects.select_for_update().get(pk=patient.pk)
+            if visit:
+                decision = decide(locked, data)
+                if decision.errors:
+                    raise ValidationError(decision.errors)
+                fu.previous_classification = decision.previous
+                fu.proposed_classification = decision.proposal.classification
+                fu.proposed_next_date = decision.proposal.next_followup_date
+                fu.proposed_actions = list(decision.proposal.actions)
+                fu.classification = decision.classification
+                fu.next_followup_date = decision.next_followup_date
+                fu.actions = list(decision.actions)
+                fu.override_reason = data.override_reason.strip() if decision.overridden else ""
+                fu.needs_referral = rules.REFER in decision.actions
+                fu.police_notified = rules.NOTIFY_POLICE in decision.actions
             fu.save()
             FollowUpMedication.objects.bulk_create([
                 FollowUpMedication(followup=fu, drug_id=line.drug_id,

@@ -138,7 +138,7 @@ class Picture:
     classification: int
     adherence: int
     marked: bool
-    inputs: dict[str, Any]
+    inputs: rules.RuleInput
 
 
 def _json(value: Any) -> str:
@@ -191,10 +191,11 @@ def _make_picture(rng: random.Random, state: int, risky: bool) -> Picture:
         adherence = rng.choice((1, 2, 2, 3, 3))
         effect = rng.choice((3, 4, 4))
     symptoms = sorted(symptoms)
-    inputs = {"danger_level": danger, "insight": insight, "symptoms": tuple(symptoms), "symptoms_marked": marked,
-              "social_function": MappingProxyType(dict(social)), "adverse_reaction_serious": adverse_serious,
-              "physical_illness_serious": physical_serious}
-    classification, _reasons = rules.classify(rules.RuleInput(followup_date=_REF_DATE, **inputs))
+    rule_input = rules.RuleInput(
+        followup_date=_REF_DATE, danger_level=danger, insight=insight, symptoms=tuple(symptoms),
+        symptoms_marked=marked, social_function=MappingProxyType(dict(social)),
+        adverse_reaction_serious=adverse_serious, physical_illness_serious=physical_serious)
+    classification, _reasons = rules.classify(rule_input)
     rehab = sorted(rng.sample((1, 2, 3, 4), rng.choice((0, 1, 1, 2)))) if classification != UNSTABLE else []
     lock = 1 if rng.random() < 0.985 else rng.choice((2, 3, 3))
     if adherence == 1 and rng.random() < 0.03:
@@ -207,7 +208,7 @@ def _make_picture(rng: random.Random, state: int, risky: bool) -> Picture:
         str(classification), str(classification), "1" if classification == UNSTABLE else "0",
     ))
     return Picture(danger=danger, text=text, classification=classification, adherence=adherence, marked=marked,
-                   inputs=inputs)
+                   inputs=rule_input)
 
 
 # --- Per-patient input and output ---------------------------------------------------------------
@@ -585,13 +586,14 @@ class HistoryBuilder:
 
     @staticmethod
     def _late(rng: random.Random) -> int:
+        """Days after the due date of the next attempt (``LATENESS``; hot path: no ``randint``)."""
         x = rng.random()
         acc = 0.0
         for weight, low, high in LATENESS:
             acc += weight
             if x < acc:
-                return rng.randint(low, high)
-        return rng.randint(LATENESS[-1][1], LATENESS[-1][2])
+                break
+        return low + int(rng.random() * (high - low + 1))
 
     def _regimen(self, rng: random.Random, diagnosis: str) -> list[tuple[int, str, int, str, str, str]]:
         """The drugs a patient takes (the same at each visit): one or two lines."""
@@ -717,7 +719,7 @@ def delete_for_patients(patient_ids: Any) -> None:
                         (FollowUp, "patient_id__in"), (DischargeRecord, "patient_id__in"),
                         (HealthCheck, "patient_id__in")):
         qs = model._default_manager.filter(**{path: patient_ids})
-        qs._raw_delete(qs.db)  # type: ignore[attr-defined]
+        qs._raw_delete(qs.db)
 
 
 def followup_input(row: dict[str, Any]) -> Any:

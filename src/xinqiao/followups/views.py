@@ -133,8 +133,7 @@ def followup_create(request: HttpRequest, patient_id: int) -> HttpResponse:
                     messages.success(request, _("The follow-up was recorded."))
                 return redirect("followups:followup_detail", pk=followup.pk)
         status = 400
-    else:
-        audit.record(AuditAction.VIEW, obj=patient, detail={"via": "followup_form"})
+    audit.record(AuditAction.VIEW, obj=patient, detail={"via": "followup_form"})
     return render(request, "followups/followup_form.html", {
         **patient_header(request.user, patient), "form": form, "meds": meds, "parts": parts,
         **_proposal_context(patient, form),
@@ -168,8 +167,10 @@ def followup_list(request: HttpRequest, patient_id: int) -> HttpResponse:
     discharges = list(DischargeRecord.objects.restrict(user).filter(patient=patient)
                       .select_related("hospital")[:LIST_LIMIT])
     audit.record(AuditAction.VIEW, obj=patient, detail={"via": "followup_list"})
-    audit.record_many(AuditAction.LIST, [*followups, *checks, *discharges], object_type="followups.followup",
-                      detail={"patient": patient.pk})
+    audit.record_many(AuditAction.LIST, followups, object_type="followups.followup", detail={"patient": patient.pk})
+    for rows_of_kind in (checks, discharges):
+        if rows_of_kind:
+            audit.record_many(AuditAction.LIST, rows_of_kind, detail={"patient": patient.pk})
     return render(request, "followups/followup_list.html", {
         **patient_header(user, patient),
         "followups": [(f, present(user, f)) for f in followups],
@@ -192,8 +193,7 @@ def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "followups/followup_detail.html", {
         **patient_header(user, patient), "followup": followup, "rows": rows(followup, shown),
         "medications": [present(user, m) for m in followup.medications.all()],
-        "participants": [present(user, p) for p in followup.participants.select_related("user")],
-        "participant_users": {p.pk: p.user for p in followup.participants.all() if p.user_id},
+        "participants": [{**present(user, p), "user": p.user} for p in followup.participants.select_related("user")],
         "overridden": followup.overridden and "classification" in shown,
     })
 
@@ -219,8 +219,7 @@ def healthcheck_create(request: HttpRequest, patient_id: int) -> HttpResponse:
             else:
                 messages.success(request, _("The health check was recorded."))
                 return redirect("followups:healthcheck_detail", pk=check.pk)
-    else:
-        audit.record(AuditAction.VIEW, obj=patient, detail={"via": "healthcheck_form"})
+    audit.record(AuditAction.VIEW, obj=patient, detail={"via": "healthcheck_form"})
     return render(request, "followups/healthcheck_form.html", {**patient_header(request.user, patient), "form": form},
                   status=400 if form.errors else 200)
 
@@ -262,8 +261,7 @@ def discharge_create(request: HttpRequest, patient_id: int) -> HttpResponse:
             else:
                 messages.success(request, _("The discharge was recorded and the home clinic informed."))
                 return redirect("followups:discharge_detail", pk=record.pk)
-    else:
-        audit.record(AuditAction.VIEW, obj=patient, detail={"via": "discharge_form"})
+    audit.record(AuditAction.VIEW, obj=patient, detail={"via": "discharge_form"})
     return render(request, "followups/discharge_form.html", {
         **patient_header(user, patient), "form": form, "meds": meds,
     }, status=400 if request.method == "POST" else 200)

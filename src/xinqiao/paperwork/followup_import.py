@@ -235,10 +235,17 @@ class FollowUpImport:
             rehab_measures=tuple(values.get("rehab_measures") or ()), classification=values.get("classification"),
             next_followup_date=values.get("next_followup_date"), medications=tuple(lines), **kwargs,
         )
+        reported = set()  # columns whose cell was already refused (missing, bad code): one message each
+        for earlier in reversed(errors):
+            if earlier.row != number:
+                break
+            reported.add(earlier.column)
         for key, message in followup_errors(ANY_PATIENT, data, self.today).items():  # type: ignore[arg-type]
             if key.startswith("medications."):
                 _prefix, position, part = key.split(".", 2)
                 key = f"drug{int(position) + 1}_{'name' if part.startswith('drug') else part}"
+            if key in COLUMN_BY_KEY and header(key) in reported:
+                continue
             error(key, message)
         if len(errors) > start:
             return None

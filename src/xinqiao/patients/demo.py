@@ -41,7 +41,8 @@ def extend_demo(rng: random.Random, result: Any) -> None:
     towns = list(result.townships)
     if len(towns) < 2 or Patient.objects.filter(submission_key__startswith=PREFIX).exists():
         return
-    clinics, doctors = {}, {}
+    clinics: dict[str, int] = {}
+    doctors: dict[str, tuple[int, ...]] = {}
     for suffix, town in zip("ab", towns, strict=True):
         clinic = result.orgs.get(f"chc_{suffix}")
         doctor = User.objects.filter(username=f"community_doctor_{suffix}").first()

@@ -70,7 +70,16 @@ from django.db.models import Model
 from django.utils import timezone
 
 from xinqiao.core import audit, crypto, idcard
-from xinqiao.core.models import AuditAction, Organisation, OrgType, Person, Region, RegionKind, RegionLevel, User
+from xinqiao.core.models import (
+    AuditAction,
+    Organisation,
+    OrgType,
+    Person,
+    Region,
+    RegionKind,
+    RegionLevel,
+    User,
+)
 from xinqiao.core.regions_data import ancestors, level_of
 from xinqiao.patients import rules
 from xinqiao.patients.codes import Diagnosis, RegistrationSource
@@ -708,6 +717,10 @@ class Generator:
         return Chunk(index=chunk_no, lines=out, register=register, patients=last - first, followups=followups)
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -733,11 +746,11 @@ def cached_calendar() -> Iterator[None]:
     from xinqiao.patients import workdays
 
     original = workdays.day_status
-    workdays.day_status = lru_cache(maxsize=None)(original)  # type: ignore[assignment]
+    workdays.day_status = lru_cache(maxsize=None)(original)
     try:
         yield
     finally:
-        workdays.day_status = original  # type: ignore[assignment]
+        workdays.day_status = original
 
 
 _WORKER: Generator | None = None
@@ -748,7 +761,7 @@ def _worker_init(plan: Plan) -> None:
     from xinqiao.patients import workdays
 
     # A forked worker lives only for the build: memoise the calendar for its lifetime.
-    workdays.day_status = lru_cache(maxsize=None)(workdays.day_status)  # type: ignore[assignment]
+    workdays.day_status = lru_cache(maxsize=None)(workdays.day_status)
     _WORKER = Generator(plan)
 
 
@@ -958,6 +971,9 @@ class Report:
     database: str
     prefix: str
     first_index: int
+    #: CPU seconds: this process and its generator workers; the PostgreSQL backend that loaded the
+    #: rows (COPY, index builds, ANALYZE). On a shared machine these say more than wall time.
+    cpu_s: dict[str, float | None] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -966,6 +982,28 @@ class Report:
         for key in ("seconds", "plan_s", "load_s", "index_s", "analyze_s"):
             out[key] = round(out[key], 2)
         return out
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process and its finished children (the generator workers)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _backend_cpu() -> float | None:
+    """CPU seconds of this connection's PostgreSQL backend (``/proc``; same host only), else ``None``."""
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            pid = int(cur.fetchone()[0])
+        fields = open(f"/proc/{pid}/stat", encoding="ascii").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def all_tables(now_text: str) -> dict[str, Table]:
@@ -980,6 +1018,7 @@ def build(options: SynthOptions, progress: Callable[[str], None] = _log) -> Repo
     if options.patients < 1:
         raise ValueError("patients must be ≥ 1")
     started = time.perf_counter()
+    cpu_started = _own_cpu()
     pg = connection.vendor == "postgresql"
     workers = options.workers or (min(4, os.cpu_count() or 1) if pg else 1)
     if connection.in_atomic_block:
@@ -1051,6 +1090,7 @@ def build(options: SynthOptions, progress: Callable[[str], None] = _log) -> Repo
         patients=done, followups=followups, rows=counts, seconds=time.perf_counter() - started, plan_s=plan_s,
         load_s=load_s, index_s=index_s, analyze_s=analyze_s, workers=workers, database=connection.vendor,
         prefix=options.prefix, first_index=options.start,
+        cpu_s={"synth": round(_own_cpu() - cpu_started, 1), "postgres_backend": _round(_backend_cpu())},
     )
     progress(f"done: {done} patients, {followups} follow-ups in {report.seconds:.1f}s")
     return report
@@ -1085,12 +1125,12 @@ def clear_population(prefix: str) -> int:
         followup_synth.delete_for_patients(ids)
         for model in (StatusChange, CaseReport, PersonalSupplement):
             rows = model._default_manager.filter(patient_id__in=ids)
-            rows._raw_delete(rows.db)  # type: ignore[attr-defined]
+            rows._raw_delete(rows.db)
         deleted = qs.count()
-        qs._raw_delete(qs.db)  # type: ignore[attr-defined]
+        qs._raw_delete(qs.db)
         for chunk in _chunks(person_ids, 20_000):
             persons = Person.objects.filter(id__in=chunk)
-            persons._raw_delete(persons.db)  # type: ignore[attr-defined]
+            persons._raw_delete(persons.db)
     return deleted
 
 

@@ -218,7 +218,7 @@ def _too_many(verdict: ratelimit.Verdict) -> HttpResponse:
 
 @public_router.get("/points", response=list[PointOut], url_name="services_finder")
 def points(request: HttpRequest, region: str = "", lat: float | None = None, lon: float | None = None,
-           f: list[str] = Query([]), open: bool = False, urgent: bool = False,
+           f: list[str] = Query([]), open: bool = False, urgent: bool = False,  # noqa: B008
            q: str = "") -> Any:
     """Public services near a location (``lat``/``lon``) or in a region, nearest first; ``f`` filters
     (emergency, psychiatric_outpatient, counselling, child_adolescent, elderly, hotline); ``urgent``

@@ -164,7 +164,7 @@ def coverage(region_code: str, *, year: int | None = None, populations: Mapping[
     # active 综合管理小组 there, or the registry has an active institution of kind management_group.
     township_rows = Region.objects.filter(level=RegionLevel.TOWNSHIP, kind=RegionKind.TOWNSHIP,
                                           **{REGION_TABLE_COLUMN[RegionLevel(level)]: region.code})
-    has_group = Exists(active.filter(kind=InstitutionKind.MANAGEMENT_GROUP, township_code=OuterRef("code")))
+    has_group: Any = Exists(active.filter(kind=InstitutionKind.MANAGEMENT_GROUP, township_code=OuterRef("code")))
     if apps.is_installed("xinqiao.caregroups"):
         group_model = apps.get_model("caregroups", "ManagementGroup")
         has_group = has_group | Exists(group_model.objects.filter(

@@ -23,7 +23,6 @@ from xinqiao.core.models import Organisation, OrgType, Region, RegionLevel, User
 from xinqiao.registry import oversight, services, statistics
 from xinqiao.registry.models import (
     Credential,
-    Evaluation,
     Institution,
     InstitutionVersion,
     Practice,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -153,7 +154,7 @@ class PractitionerForm(RegistryForm):
     post = forms.CharField(label=_("post"), max_length=64, required=False)
     started_on = forms.DateField(label=_("since"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args: Any, institutions: list[tuple[int, str]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
+    def __init__(self, *args: Any, institutions: Sequence[tuple[int, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["institution"].choices = list(institutions)  # type: ignore[attr-defined]
 
@@ -286,11 +287,11 @@ class ComplaintForm(KeyedForm):
     complainant_phone = forms.CharField(label=_("your phone (optional)"), max_length=32, required=False,
                                         widget=forms.TextInput(attrs={"inputmode": "tel"}))
 
-    def __init__(self, *args: Any, institutions: list[tuple[int, str]] = (),  # type: ignore[assignment]
-                 regions: list[tuple[str, str]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
+    def __init__(self, *args: Any, institutions: Sequence[tuple[int, str]] = (),
+                 regions: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["institution"].choices = [("", "—"), *institutions]  # type: ignore[attr-defined]
-        self.fields["region_code"].widget.choices = [("", "—"), *regions]  # type: ignore[attr-defined]
+        self.fields["region_code"].widget.choices = [("", "—"), *regions]
 
 
 class ComplaintStatusForm(RegistryForm):

@@ -289,12 +289,12 @@ def _check_institutions(actor: Any, rows: list[tuple[int, dict[str, Any]]],
         if not in_scope(actor, data.region_code):
             err("region_code", _("Region: outside your own region."))
             continue
-        key = (data.region_code, data.name)
-        if key in seen:
+        ident = (data.region_code, data.name)
+        if ident in seen:
             err("name", _("Name: the same institution appears twice in this file."))
             continue
-        seen.add(key)
-        org = existing.get(key)
+        seen.add(ident)
+        org = existing.get(ident)
         if org is not None and hasattr(org, "registry_entry"):
             err("name", _("Name: already in the registry; change it through an application."))
             continue
@@ -374,8 +374,8 @@ def _check_practitioners(actor: Any, rows: list[tuple[int, dict[str, Any]]], pla
                                                expiry or (rules.default_expiry(ctype, issue) if issue else None))
         if bad:
             continue
-        key = (rules.normalise_name(name), profession, *workplace)
-        person = people.setdefault(key, PlannedPractitioner(number, name, profession, workplace,
+        ident = (rules.normalise_name(name), profession, *workplace)
+        person = people.setdefault(ident, PlannedPractitioner(number, name, profession, workplace,
                                                             _text(row.get("post"))))
         if credential is not None:
             person.credentials.append(credential)

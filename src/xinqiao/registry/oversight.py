@@ -7,6 +7,7 @@ finding, complaint and sanction steps are ``workflow.json``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -73,7 +74,7 @@ def _score_errors(exc: rules.ScoreError) -> ValidationError:
     return ValidationError({f"score.{exc.item}": messages[exc.code] % {"item": exc.item}})
 
 
-def record_scores(actor: Any, evaluation: Evaluation, scores: dict[str, float | None], *, summary: str = "",
+def record_scores(actor: Any, evaluation: Evaluation, scores: Mapping[str, float | None], *, summary: str = "",
                   finalise: bool = False) -> Evaluation:
     """Save item scores of a draft; ``finalise`` checks them complete, grades, and (for a periodic
     evaluation) sets the institution's public grade as a new version."""
@@ -305,11 +306,11 @@ def propose_sanction(actor: Any, data: SanctionInput) -> Sanction:
         errors["ends_on"] = _("Ends on: cannot be before the start.")
     if errors:
         raise ValidationError(errors)
-    target: Institution | Practitioner
+    target: Institution | Practitioner | None
     if data.institution_id is not None:
-        target = Institution.objects.restrict(actor).filter(pk=data.institution_id).first()  # type: ignore[assignment]
+        target = Institution.objects.restrict(actor).filter(pk=data.institution_id).first()
     else:
-        target = Practitioner.objects.restrict(actor).filter(pk=data.practitioner_id).first()  # type: ignore[assignment]
+        target = Practitioner.objects.restrict(actor).filter(pk=data.practitioner_id).first()
     if target is None:
         raise PermissionDenied
     with transaction.atomic():

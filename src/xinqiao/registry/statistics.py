@@ -37,29 +37,29 @@ def load_csv(text: str) -> tuple[int, list[LineError]]:
     codes = {r[0].strip() for _n, r in rows if r}
     known = set(Region.objects.filter(code__in=codes).values_list("code", flat=True))
     errors: list[LineError] = []
-    clean = []
+    clean: list[tuple[str, int, str, int, str]] = []
     seen = set()
     for number, row in rows:
         row = [*row, "", "", "", "", ""][:5]
-        code, year, measure, value, source = (c.strip() for c in row)
+        code, year_text, measure, value, source = (c.strip() for c in row)
         if code not in known:
             errors.append(LineError(number, f"unknown region code {code!r}"))
-        elif not year.isdigit() or not 1949 <= int(year) <= 2100:
-            errors.append(LineError(number, f"year {year!r} is not a year"))
+        elif not year_text.isdigit() or not 1949 <= int(year_text) <= 2100:
+            errors.append(LineError(number, f"year {year_text!r} is not a year"))
         elif measure not in Measure.values:
             errors.append(LineError(number, f"measure must be one of {', '.join(Measure.values)}"))
         elif not value.isdigit():
             errors.append(LineError(number, f"value {value!r} is not a whole number"))
-        elif (code, year, measure) in seen:
+        elif (code, year_text, measure) in seen:
             errors.append(LineError(number, "the same region, year and measure appear twice"))
         else:
-            seen.add((code, year, measure))
-            clean.append((code, int(year), measure, int(value), source[:255]))
+            seen.add((code, year_text, measure))
+            clean.append((code, int(year_text), measure, int(value), source[:255]))
     if errors:
         return 0, errors
     with transaction.atomic():
-        for code, year, measure, value, source in clean:
+        for region_code, year_number, measure_code, amount, origin in clean:
             RegionStatistic.objects.update_or_create(
-                region_id=code, year=year, measure=measure,
-                defaults={"value": value, "source": source})
+                region_id=region_code, year=year_number, measure=measure_code,
+                defaults={"value": amount, "source": origin})
     return len(clean), []

@@ -298,7 +298,7 @@ def sanction_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     sanction = get_scoped_or_404(Sanction, user, pk=pk)
     parties = {"proposer"} if sanction.proposed_by_id == user.pk else set()
-    target = (sanction.institution.organisation.name if sanction.institution_id else
+    target = (sanction.institution.organisation.name if sanction.institution is not None else
               present(user, sanction.practitioner).get("name", "") if sanction.practitioner else "")
     return render(request, "registry/staff/sanction_detail.html", {
         "sanction": sanction, "target": target,
