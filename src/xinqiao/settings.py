@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -115,6 +116,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "xinqiao.core.context_processors.platform",
+                "xinqiao.core.views.notifications.unread_notifications",
             ],
         },
     },
@@ -153,6 +155,8 @@ CELERY_BEAT_SCHEDULE = {
     "verify-audit-chain": {"task": "core.verify_audit_chain", "schedule": 24 * 3600},
     "purge-idempotency-keys": {"task": "core.purge_idempotency_keys", "schedule": 24 * 3600},
     "escalate-overdue-alerts": {"task": "screening.escalate_overdue_alerts", "schedule": 5 * 60},
+    "flag-overdue": {"task": "worklists.flag_overdue", "schedule": crontab(hour=6, minute=30)},
+    "referral-reminders": {"task": "referrals.send_reminders", "schedule": 60 * 60},
 }
 
 # --- Accounts and authentication -----------------------------------------------------------------

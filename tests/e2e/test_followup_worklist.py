@@ -93,6 +93,7 @@ def test_doctor_records_an_overdue_follow_up_and_the_patient_leaves_the_list(
     for name, value in VISIT.items():
         tap_choice(page, name, value)
     assert_no_horizontal_scroll(page, "follow-up form")
+    page.wait_for_load_state("networkidle")  # the live proposal (htmx, 300 ms after a change) has answered
     page.locator("#save-followup").tap()
     expect(page).to_have_url(re.compile(r"/followups/\d+/$"))
 

@@ -139,6 +139,8 @@ class Patient(InRegion):
             models.Index(fields=["managing_organisation", "status", "next_followup_due"], name="pat_org_due"),
             models.Index(fields=["responsible_doctor", "status", "next_followup_due"], name="pat_doctor_due"),
             models.Index(fields=["township_code", "status", "danger_level"], name="pat_town_danger"),
+            # The county centre's work lists (worklists/queries.py).
+            models.Index(fields=["county_code", "status", "next_followup_due"], name="pat_county_due"),
         ]
 
     def __str__(self) -> str:

@@ -173,7 +173,9 @@ def patient_status(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_scoped_or_404(Patient, request.user, pk=pk)
     if not request.user.has_perm("patients.change_patient"):
         raise PermissionDenied
-    form = StatusForm(request.POST or None)
+    # A GET may prefill the form (the work list's "record as lost" link: ?to_status=lost&loss_reason=4).
+    prefill = {k: request.GET[k] for k in ("to_status", "loss_reason") if k in request.GET}
+    form = StatusForm(request.POST or None, initial=prefill)
     if request.method == "POST" and form.is_valid():
         done = _submit(request, f"status:{patient.pk}", form,
                        lambda: {"id": services.change_status(request.user, patient, form.to_status_input()).pk})
