@@ -760,6 +760,22 @@ def apply_status_change(patient: Patient, data: StatusInput, *, actor: Any = Non
     return change
 
 
+def raise_danger_level(actor: Any, patient: Patient, level: int, *, source: str) -> bool:
+    """Record a higher danger level assessed outside a follow-up (e.g. at an emergency).
+
+    The latest assessment stands until the next follow-up reassesses it; a lower level seen at an
+    emergency does not lower the patient's level. One conditional UPDATE; audited when it changes.
+    Returns whether the level was raised.
+    """
+    raised = Patient._base_manager.filter(pk=patient.pk, danger_level__lt=level).update(danger_level=level)
+    if raised:
+        audit.record(AuditAction.CHANGE, actor=actor, obj=patient, detail={
+            "danger_level": {"from": patient.danger_level, "to": level}, "source": source,
+        })
+        patient.danger_level = level
+    return bool(raised)
+
+
 def change_status(actor: Any, patient: Patient, data: StatusInput) -> StatusChange:
     """A user records a status change (needs ``patients.change_patient``; the caller scoped the patient)."""
     _require(actor, Patient, "change")
@@ -973,13 +989,14 @@ def move_patient_rows(patient: Patient, region_code: str) -> dict[str, int]:
     Generic over the apps: any ``InRegion`` model with a foreign key to ``Patient`` (supplement,
     status history, case reports, follow-ups, …) is updated in one statement per relation, so that
     scope and roll-ups stay one-table (docs/development/adding-a-model.md). Transfers keep their
-    two ends.
+    two ends; a model that sets ``moves_with_patient = False`` (an emergency belongs to the
+    place where it happened) stays where it is.
     """
     columns = InRegion.region_columns(region_code)
     moved: dict[str, int] = {}
     for rel in _reverse_relations(Patient):
         model = rel.related_model
-        if not issubclass(model, InRegion) or model is Transfer:
+        if not issubclass(model, InRegion) or model is Transfer or not getattr(model, "moves_with_patient", True):
             continue
         n = model._base_manager.filter(**{rel.field.name: patient}).update(region_id=region_code, **columns)
         moved[f"{model._meta.label_lower}.{rel.field.name}"] = n

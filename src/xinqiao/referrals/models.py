@@ -165,6 +165,8 @@ class EmergencyRecord(InRegion):
     """
 
     required_region_level: ClassVar[int] = RegionLevel.TOWNSHIP
+    #: Stays in the township where it happened when the patient moves (patients.services.move_patient_rows).
+    moves_with_patient: ClassVar[bool] = False
     PII_FIELDS: ClassVar[dict[str, str]] = {
         "place": "contact.address",
         "danger_level": "risk.danger_level",

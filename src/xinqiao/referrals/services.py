@@ -27,6 +27,7 @@ from xinqiao.core.notifications import Notice, notify_many
 from xinqiao.core.scope import in_scope, permission_for
 from xinqiao.followups import rules as followup_rules
 from xinqiao.patients.codes import DangerLevel, Diagnosis
+from xinqiao.patients import services as patient_services
 from xinqiao.patients.models import Patient
 from xinqiao.patients.rules import time_limits
 from xinqiao.patients.workdays import add_working_days
@@ -389,6 +390,9 @@ def record_emergency(actor: Any, data: EmergencyInput) -> EmergencyRecord:
         if police[0] or police[1]:
             record.police_notified_at = now
         record.save()
+        if patient is not None:
+            patient_services.raise_danger_level(actor, patient, record.danger_level,
+                                                source=f"emergency:{record.pk}")
         audit.record(AuditAction.CREATE, actor=actor, obj=record, detail={
             "danger_level": record.danger_level, "late": record.recorded_late, "patient": patient.pk if patient else None,
             "police_notified": len(police[0]) + len(police[1]), "threshold": threshold,
