@@ -19,10 +19,14 @@ audit event). Finally it re-uploads the .xlsx (refused by its hash) and a copy w
 changed (every row found already registered: skipped), and drops the database.
 
 Prints one JSON line. Contract keys: ``rows``, ``rows_per_s`` (rows ÷ (validate + commit) of the
-.xlsx), ``validate_s`` (read + parse + every check), ``commit_s``, ``peak_rss_mb``. Extras:
-``format``, ``columns``, ``file_mb``, ``created``, ``csv_rows_per_s``, ``csv_validate_s``,
-``csv_commit_s``, ``reimport_same_file_s``, ``reimport_same_rows_s``, ``reimport_created``,
-``database``, ``loadavg_1m``, ``seed``, ``target_per_s`` (5000) and ``target_met``.
+.xlsx), ``validate_s`` (read + parse + every check), ``commit_s`` (inserts, audit, to the end of
+COMMIT), ``peak_rss_mb``. Extras: ``format``, ``columns``, ``file_mb``, ``created``, ``wall_s``
+(the whole call), ``client_cpu_us_per_row`` (CPU of this process) and ``server_cpu_us_per_row``
+(CPU of its PostgreSQL backend, from /proc on the same host; ``null`` otherwise): on a shared
+machine these say more than rows/s. Then ``csv_rows_per_s``, ``csv_validate_s``, ``csv_commit_s``,
+``reimport_same_file_s`` / ``_status``, ``reimport_same_rows_s`` / ``_status``,
+``reimport_created`` (must be 0), ``reimport_skipped``, ``database``, ``database_name``, ``seed``,
+``loadavg_1m`` (load before the run), ``target_per_s`` (5000) and ``target_met``.
 """
 
 from __future__ import annotations
@@ -224,6 +228,7 @@ def run(patients: int = 20000, seed: int = 1, skip_csv: bool = False) -> dict[st
     from xinqiao.core.models import Region, RegionLevel
     from xinqiao.paperwork.patient_import import COLUMNS
 
+    loadavg = round(os.getloadavg()[0], 2)
     settings_dict = connection.settings_dict
     vendor = connection.vendor
     tmp = tempfile.mkdtemp(prefix="xinqiao-bench-import-")
@@ -283,7 +288,7 @@ def run(patients: int = 20000, seed: int = 1, skip_csv: bool = False) -> dict[st
         settings_dict["NAME"] = old_name
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     result.update({"database": vendor, "database_name": test_name if vendor != "sqlite" else "(temporary file)",
-                   "seed": seed, "loadavg_1m": round(os.getloadavg()[0], 2), "target_per_s": TARGET_PER_S,
+                   "seed": seed, "loadavg_1m": loadavg, "target_per_s": TARGET_PER_S,
                    "target_met": result["rows_per_s"] >= TARGET_PER_S})
     return result
 

@@ -66,7 +66,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("name", pgettext_lazy("spreadsheet", "Name"), required=True, max_length=64, example="王某某", width=10, group=IDENTITY),
     Column("id_type", pgettext_lazy("spreadsheet", "Document type"), CODE, choices=DocumentType, example="resident_id 居民身份证",
            hint=pgettext_lazy("spreadsheet", "Blank means resident identity card."), width=18, group=IDENTITY),
-    Column("id_number", pgettext_lazy("spreadsheet", "ID number"), required=True, max_length=32, example="440106199001011237", width=22,
+    Column("id_number", pgettext_lazy("spreadsheet", "ID number"), required=True, max_length=32, example="440106199001011235", width=22,
            hint=pgettext_lazy("spreadsheet", "18 characters, as text (a number loses its last digits)."), group=IDENTITY),
     Column("sex", pgettext_lazy("spreadsheet", "Sex"), CODE, choices=Sex, hint=pgettext_lazy("spreadsheet", "Read from a resident ID number when blank."),
            group=IDENTITY),

@@ -4,7 +4,7 @@ For a region and each of its child regions (a city and its counties, a county an
 
 - townships with a 综合管理小组: townships of the national code list (kind ``township``) where the
   caregroups app has an active comprehensive management group, or the registry an active
-  institution of kind ``management_group`` (one ``EXISTS`` each), ÷ those townships;
+  institution of kind ``management_group`` (one ``IN (subquery)`` each), ÷ those townships;
 - villages/communities with a 心理咨询室/社会工作室: distinct village codes of active
   ``counselling_room`` institutions ÷ the number of villages and communities (``RegionStatistic``
   ``villages``: the code list stops at townships, so this denominator is a data file);
@@ -28,7 +28,7 @@ from datetime import date
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
@@ -164,11 +164,13 @@ def coverage(region_code: str, *, year: int | None = None, populations: Mapping[
     # active 综合管理小组 there, or the registry has an active institution of kind management_group.
     township_rows = Region.objects.filter(level=RegionLevel.TOWNSHIP, kind=RegionKind.TOWNSHIP,
                                           **{REGION_TABLE_COLUMN[RegionLevel(level)]: region.code})
-    has_group: Any = Exists(active.filter(kind=InstitutionKind.MANAGEMENT_GROUP, township_code=OuterRef("code")))
+    # IN (subquery) rather than a correlated EXISTS: each subquery runs once, whatever the number of
+    # townships (a correlated one was probed per township and did not use the township index).
+    has_group: Any = Q(code__in=active.filter(kind=InstitutionKind.MANAGEMENT_GROUP).values("township_code"))
     if apps.is_installed("xinqiao.caregroups"):
         group_model = apps.get_model("caregroups", "ManagementGroup")
-        has_group = has_group | Exists(group_model.objects.filter(
-            township_code=OuterRef("code"), active=True, kind="comprehensive"))
+        has_group = has_group | Q(code__in=group_model.objects.filter(active=True, kind="comprehensive")
+                                  .values("township_code"))
     with_group = township_rows.filter(has_group)
     if child_level:
         key = REGION_TABLE_COLUMN[RegionLevel(child_level)]
@@ -187,8 +189,8 @@ def coverage(region_code: str, *, year: int | None = None, populations: Mapping[
         Count("village_code", distinct=True))
 
     # Schools with a 心理辅导室 ÷ schools known to the platform.
-    has_room = Exists(active.filter(kind=InstitutionKind.SCHOOL_ROOM).filter(
-        Q(organisation__parent=OuterRef("pk")) | Q(organisation=OuterRef("pk"))))
+    rooms = active.filter(kind=InstitutionKind.SCHOOL_ROOM)
+    has_room = Q(pk__in=rooms.values("organisation__parent")) | Q(pk__in=rooms.values("organisation"))
     schools = Organisation.objects.filter(org_type=OrgType.SCHOOL, is_active=True)
     schools_by_child, schools_total = per_child_and_total(schools, Count("id"))
     served_by_child, served_total = per_child_and_total(schools.filter(has_room), Count("id"))
@@ -205,10 +207,10 @@ def coverage(region_code: str, *, year: int | None = None, populations: Mapping[
 
     # Psychiatrists with a valid qualifying credential.
     qualifying = [t.code for t in rules.credential_types().values() if t.counts_as == "psychiatrist"]
-    valid = Credential.objects.filter(practitioner=OuterRef("pk"), type_code__in=qualifying, revoked_at__isnull=True
+    valid = Credential.objects.filter(type_code__in=qualifying, revoked_at__isnull=True
                                       ).filter(Q(expiry_date__isnull=True) | Q(expiry_date__gte=today))
-    psychiatrists = Practitioner.objects.filter(profession=Profession.PSYCHIATRIST, status=PractitionerStatus.ACTIVE
-                                                ).filter(Exists(valid))
+    psychiatrists = Practitioner.objects.filter(profession=Profession.PSYCHIATRIST, status=PractitionerStatus.ACTIVE,
+                                                pk__in=valid.values("practitioner"))
     psych_by_child, psych_total = per_child_and_total(psychiatrists, Count("id"))
     population_year = _latest_year(Measure.POPULATION, region.code, year)
     pop_by_child, pop_total = _statistics(Measure.POPULATION, region, child_level, population_year,
@@ -219,8 +221,8 @@ def coverage(region_code: str, *, year: int | None = None, populations: Mapping[
             pop_total = int(populations[region.code])
 
     # Hotlines and crisis teams.
-    hotline_qs = active.filter(Exists(PointService.objects.filter(point__institution=OuterRef("pk"), code="hotline",
-                                                                  point__is_active=True)))
+    hotline_qs = active.filter(pk__in=PointService.objects.filter(code="hotline", point__is_active=True)
+                               .values("point__institution"))
     hotlines_by_child, hotlines_total = per_child_and_total(hotline_qs, Count("id"))
     teams = active.filter(kind=InstitutionKind.CRISIS_TEAM)
     teams_by_child, teams_total = per_child_and_total(teams, Count("id"))

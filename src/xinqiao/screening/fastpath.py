@@ -140,7 +140,7 @@ class OncePolicyCSPMiddleware(CSPMiddleware):
 def scored_anonymous_submission(request: HttpRequest) -> services.ScoredSubmission | None:
     """The scored submission if the lean path may answer ``request``; ``None`` sends it to the full
     stack. Reads and validates only: no counter, no row, no audit."""
-    if request.method != "POST" or request.path_info != _endpoint():
+    if request.method != "POST" or request.path != _endpoint():
         return None
     meta = request.META
     key = meta.get("HTTP_IDEMPOTENCY_KEY")

@@ -207,7 +207,7 @@ class ServicePoint(InRegion):
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     latitude = models.FloatField(_("latitude"), null=True, blank=True, db_index=True)
     longitude = models.FloatField(_("longitude"), null=True, blank=True, db_index=True)
-    open_24h = models.BooleanField(_("open 24 hours"), default=False, db_index=True)
+    open_24h = models.BooleanField(_("open 24 hours"), default=False)
     hours_text = models.CharField(_("opening hours"), max_length=255, blank=True)
     hours_note = models.CharField(_("note on opening hours"), max_length=255, blank=True)
     populations = models.JSONField(_("populations served"), default=list, blank=True)
