@@ -14,6 +14,7 @@ Run:  xinqiao bench lookup --patients 1000000 [--lookups 2000] [--seed 1] [--dat
    (``mhc_staff`` at province level) who may see the whole population.
 3. Prints ONE JSON line: ``patients``, ``followups`` (the population's), ``p50_ms``, ``p95_ms``,
    ``p99_ms``, ``mean_ms``, ``queries`` (per look-up, counted on one), ``lookups``, ``found``,
+   ``client_cpu_ms`` (CPU of this process per look-up: steadier than wall time on a shared machine),
    ``peak_rss_mb``, ``built`` / ``build`` (the synth report when this run built the population),
    ``database``, ``loadavg_1m`` (the machine is shared: other work skews every figure).
 
@@ -231,12 +232,14 @@ def run(**options: Any) -> dict[str, Any]:
     queries = len(ctx.captured_queries)
     timings: list[float] = []
     found = 0
+    cpu = time.process_time()
     for number in sample:
         t = time.perf_counter()
         patient = lookup(user, number)
         timings.append((time.perf_counter() - t) * 1000)
         found += patient is not None
+    cpu_ms = (time.process_time() - cpu) * 1000 / len(sample)
     return {
         "benchmark": NAME, **about, **figures(timings), "queries": queries, "lookups": len(sample), "found": found,
-        "peak_rss_mb": peak_rss_mb(), "loadavg_1m": loadavg(),
+        "client_cpu_ms": round(cpu_ms, 3), "peak_rss_mb": peak_rss_mb(), "loadavg_1m": loadavg(),
     }

@@ -30,6 +30,11 @@ and p99 ≤ 250 ms), ``workers``, ``threads``, ``worker_class``, ``connections``
 ``seconds``, ``warmup_s``, ``database``, ``loadavg_1m`` (the machine's load before the run: other
 work on the box skews every figure).
 
+``--app 'bench.screening_load:fastpath_application()'`` measures the lean path for anonymous
+submissions (``xinqiao.screening.fastpath``) as production runs it once ``MIDDLEWARE`` lists it
+first; ``--redis-url`` puts the rate-limit counters in Redis, as in production (default: the
+per-process local-memory cache).
+
 Latencies are wrk's (closed loop: a slow response delays the next request on that connection, so
 p99 under-reports what an open-loop client would see once the server saturates).
 """
@@ -208,7 +213,7 @@ def _admin_url(database_url: str) -> str:
     return url.rsplit("/", 1)[0] + "/postgres"
 
 
-def server_env(database_url: str, tmp: Path) -> dict[str, str]:
+def server_env(database_url: str, tmp: Path, redis_url: str = "") -> dict[str, str]:
     """Production settings with generated secrets, for the migration and both servers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XINQIAO_", "DJANGO_"))}
     pythonpath = [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")]
@@ -231,6 +236,8 @@ def server_env(database_url: str, tmp: Path) -> dict[str, str]:
     })
     (tmp / "static").mkdir(parents=True, exist_ok=True)
     env.pop("REDIS_URL", None)
+    if redis_url:  # the cache (rate-limit counters) as in production
+        env["REDIS_URL"] = redis_url
     return env
 
 
@@ -409,6 +416,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database-url", default="",
                         help="a PostgreSQL URL naming the server to use (default: DATABASE_URL, else "
                              "postgres@127.0.0.1:5432)")
+    parser.add_argument("--redis-url", default="",
+                        help="use this Redis as the cache, as production does (default: none, the per-process "
+                             "local-memory cache)")
     parser.add_argument("--skip-baseline", action="store_true", help="measure only the full endpoint")
     parser.add_argument("--app", default=APP,
                         help=f"the WSGI application under load (default {APP}); a variant module on "
@@ -417,7 +427,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(*, seconds: int = 30, warmup: int | None = None, connections: int = 32, wrk_threads: int = 1,
         workers: int = 4, threads: int = 1, worker_class: str = "sync", database_url: str = "",
-        skip_baseline: bool = False, app: str = APP, **_: Any) -> dict[str, Any]:
+        skip_baseline: bool = False, app: str = APP, redis_url: str = "", **_: Any) -> dict[str, Any]:
     """Run both loads and return the figures (the JSON line's content)."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
@@ -438,12 +448,12 @@ def run(*, seconds: int = 30, warmup: int | None = None, connections: int = 32, 
         for a in ANSWER_SETS
     )
     script.write_text(WRK_SCRIPT % {"bodies": bodies, "path": PATH})
-    shape = {"workers": workers, "threads": threads, "worker_class": worker_class}
+    shape: dict[str, Any] = {"workers": workers, "threads": threads, "worker_class": worker_class}
     previous_sigterm = _raise_on_sigterm()
     try:
         with throwaway_database(admin_url) as name:
             db_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-            env = server_env(db_url, tmp)
+            env = server_env(db_url, tmp, redis_url)
             log(f"database {name}: migrating")
             migrated = subprocess.run([sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"],
                                       cwd=ROOT, env=env, capture_output=True, text=True, check=False)
@@ -496,6 +506,7 @@ def run(*, seconds: int = 30, warmup: int | None = None, connections: int = 32, 
         "target_met": per_s >= TARGET_PER_S and p99 <= TARGET_P99_MS and not full["errors"],
         **shape,
         **({"app": app} if app != APP else {}),
+        "cache": "redis" if redis_url else "locmem",
         "connections": connections,
         "wrk_threads": wrk_threads,
         "seconds": seconds,

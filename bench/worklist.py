@@ -4,8 +4,8 @@ Run:  xinqiao bench worklist --patients 1000000 [--requests 300] [--seed 1] [--d
 
 1. Builds (or reuses) the benchmark population exactly as ``bench lookup`` does (same options,
    same population for the same seed and size; see ``bench/lookup.py``).
-2. Picks the busiest clinic (the most patients managed at home) and signs in, with the Django test
-   client, as a community doctor of that clinic and township (``force_login`` with the second
+2. Picks the busiest clinic (the most patients managed at home; ``--clinic median`` for a typical
+   one) and signs in, with the Django test client, as a community doctor of that clinic and township (``force_login`` with the second
    factor marked verified, as ``tests/helpers.py`` does): the caseload is the clinic's patients.
 3. Times ``--requests`` GETs of the real ``/worklists/`` page (the overview: the six counts and
    the top of the overdue list) after a warm-up — the whole middleware stack, the view, the
@@ -14,6 +14,8 @@ Run:  xinqiao bench worklist --patients 1000000 [--requests 300] [--seed 1] [--d
    query functions directly (``worklists.queries.worklist_counts`` / ``worklist_page``).
 4. Prints ONE JSON line: ``patients``, ``followups``, ``p50_ms``, ``p95_ms``, ``p99_ms``,
    ``mean_ms`` (the overview page), ``queries`` (its query count, the same at every request),
+   ``client_cpu_ms`` (CPU of this process per request: the server's share of the time, steadier
+   than wall time on a shared machine),
    ``caseload``, ``counts`` (the six lists), ``lists`` (per list page: p50/p95 and queries),
    ``functions`` (p50/p95 of the query functions), ``peak_rss_mb``, ``built`` / ``build``,
    ``database``, ``loadavg_1m``.
@@ -48,19 +50,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_population_arguments(parser)
     parser.add_argument("--requests", type=int, default=300, help="timed requests of the overview page")
     parser.add_argument("--list-requests", type=int, default=40, help="timed requests of each list's page")
+    parser.add_argument("--clinic", choices=("busiest", "median"), default="busiest",
+                        help="whose work lists: a doctor of the clinic with the most patients, or of the median one")
 
 
-def busiest_clinic(prefix: str) -> tuple[int, str, int]:
-    """(clinic id, its township, patients managed at home) of the clinic with the most (one query)."""
+def pick_clinic(prefix: str, which: str = "busiest") -> tuple[int, str, int]:
+    """(clinic id, its township, patients managed at home) of the busiest clinic, or of the median one."""
     from django.db.models import Count
 
     from xinqiao.patients.codes import PatientStatus
     from xinqiao.patients.models import Patient
 
-    row = (Patient.objects.filter(submission_key__startswith=prefix, status=PatientStatus.MANAGED)
-           .values("managing_organisation_id", "township_code").annotate(n=Count("id")).order_by("-n").first())
-    if row is None:
+    rows = list(Patient.objects.filter(submission_key__startswith=prefix, status=PatientStatus.MANAGED)
+                .values("managing_organisation_id", "township_code").annotate(n=Count("id"))
+                .order_by("-n", "managing_organisation_id"))
+    if not rows:
         raise RuntimeError("the population has no patient managed at home")
+    row = rows[0] if which == "busiest" else rows[len(rows) // 2]
     return int(row["managing_organisation_id"]), str(row["township_code"]), int(row["n"])
 
 
@@ -128,13 +134,16 @@ def run(**options: Any) -> dict[str, Any]:
     if options["requests"] < 1 or options["list_requests"] < 1:
         raise ValueError("--requests and --list-requests must be at least 1")
     pop, about = population(options)
-    clinic, township, caseload = busiest_clinic(pop.prefix)
+    clinic, township, caseload = pick_clinic(pop.prefix, options["clinic"])
     user = bench_user("bench_worklist", "community_doctor", township, organisation_id=clinic)
-    log(f"community doctor of clinic {clinic} in {township}: {caseload} patients managed at home")
+    log(f"community doctor of the {options['clinic']} clinic ({clinic}, {township}): "
+        f"{caseload} patients managed at home")
     client = signed_in_client(user)
     timed_get(client, PATH, 20)  # warm-up
     queries_overview = query_count(client, PATH)
+    cpu = time.process_time()
     samples = timed_get(client, PATH, options["requests"])
+    cpu_ms = (time.process_time() - cpu) * 1000 / len(samples)
     lists = {}
     for code in rules.LIST_CODES:
         path = f"{PATH}{code}/"
@@ -150,6 +159,7 @@ def run(**options: Any) -> dict[str, Any]:
     }
     return {
         "benchmark": NAME, **about, **figures(samples), "queries": queries_overview, "requests": len(samples),
-        "caseload": caseload, "counts": queries.worklist_counts(user), "lists": lists, "functions": functions,
+        "client_cpu_ms": round(cpu_ms, 3), "clinic": options["clinic"], "caseload": caseload, "counts": queries.worklist_counts(user),
+        "lists": lists, "functions": functions,
         "peak_rss_mb": peak_rss_mb(), "loadavg_1m": loadavg(),
     }

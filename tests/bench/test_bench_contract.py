@@ -65,3 +65,17 @@ def test_screening_load_prints_the_json_contract() -> None:
     with psycopg.connect(admin) as conn:
         left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [report["database_name"]]).fetchone()
     assert left is None, f"{report['database_name']} was not dropped"
+
+
+def test_fastpath_application_puts_the_lean_path_first_once() -> None:
+    """``--app 'bench.screening_load:fastpath_application()'`` measures the lean path for anonymous
+    submissions as production runs it once ``MIDDLEWARE`` lists it (and adds nothing if it does)."""
+    code = ("import bench.screening_load as b; b.fastpath_application(); b.fastpath_application(); "
+            "from django.conf import settings; print(settings.MIDDLEWARE.count(b.FASTPATH_MIDDLEWARE), "
+            "settings.MIDDLEWARE[0])")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env["XINQIAO_ENV"] = "test"
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,  # noqa: S603
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["1", "xinqiao.screening.fastpath.AnonymousSubmissionMiddleware"]

@@ -20,7 +20,7 @@ CONTRACT = {"patients", "followups", "p50_ms", "p95_ms", "queries", "peak_rss_mb
 
 def _options(**extra: Any) -> dict[str, Any]:
     return {"patients": 60, "seed": 4, "years": 2, "region": "440106001", "workers": 1, "database_url": "",
-            "requests": 5, "list_requests": 3, **extra}
+            "requests": 5, "list_requests": 3, "clinic": "busiest", **extra}
 
 
 def test_worklist_is_listed_with_its_options() -> None:

@@ -148,3 +148,11 @@ def test_psychiatrists_may_import_follow_ups_but_police_may_not(cast: dict[str, 
         run(cast["police_a"], [visit(patient)])
     with pytest.raises(PermissionDenied):
         run(cast["psychiatrist_a"], [visit(patient)])  # no paperwork permission (roles.json)
+
+
+def test_the_untouched_template_imports_nothing(cast: dict[str, Any]) -> None:
+    from xinqiao.paperwork.workbooks import build_template
+
+    batch = import_spreadsheet(cast["community_doctor_a"], "followups", "模板.xlsx", build_template(COLUMNS, rows=5))
+    assert batch.status == "rejected" and batch.notes == [[2, "已跳过模板的示例行。"]]
+    assert batch.errors == [[1, "", "文件中没有数据行。"]]

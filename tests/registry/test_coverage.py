@@ -108,7 +108,7 @@ def test_city_and_province_figures(network: dict[str, Any]) -> None:
     assert province.cities_with_crisis_team is not None and province.cities_with_crisis_team.numerator == 1
     assert province.cities_with_crisis_team.denominator == Region.objects.filter(
         parent_id="44", level=RegionLevel.PREFECTURE, kind=RegionKind.PREFECTURE).count()
-    assert province.province_hotlines == [{"province_code": "44", "hotlines": 1, "meets": True}]
+    assert province.province_hotlines == [{"province_code": "44", "province_name": "广东省", "hotlines": 1, "meets": True}]
     with_population = coverage.coverage("4401", year=2026, populations={"4401": 1_000_000, TIANHE: 100_000})
     assert with_population.total.population == 1_000_000
     assert next(r for r in with_population.rows if r.code == TIANHE).psychiatrists_per_100k == 3.0

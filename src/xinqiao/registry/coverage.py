@@ -262,11 +262,13 @@ def coverage(region_code: str, *, year: int | None = None, populations: Mapping[
     total = row(region.code, region.name, lambda pair: pair[1])
 
     # Hotlines per province (the provinces of this region: one for anything below a province).
+    province_name = Region.objects.filter(code=region.code[:2]).values_list("name", flat=True).first() or ""
     province_hotlines = [
-        {"province_code": code, "hotlines": n, "meets": n >= int(targets["hotlines_per_province"]["min"])}
+        {"province_code": code, "province_name": province_name, "hotlines": n,
+         "meets": n >= int(targets["hotlines_per_province"]["min"])}
         for code, n in _grouped(active.filter(province_code=region.code[:2]).filter(
             pk__in=hotline_qs.values("pk")), "province_code", Count("id")).items()
-    ] or [{"province_code": region.code[:2], "hotlines": 0, "meets": False}]
+    ] or [{"province_code": region.code[:2], "province_name": province_name, "hotlines": 0, "meets": False}]
 
     cities_ratio = None
     if level == RegionLevel.PROVINCE:

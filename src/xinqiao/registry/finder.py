@@ -72,8 +72,10 @@ def distance_expression(lat: float, lon: float) -> Any:
 
 def base_queryset(q: Query, *, now: datetime | None = None) -> Any:
     """Public, active points of active institutions, with the filters applied (no ordering)."""
-    qs = ServicePoint.objects.filter(public=True, is_active=True, institution__status=InstitutionStatus.ACTIVE,
-                                     institution__kind__in=rules.public_kinds())
+    # ``public`` is kept true only for points of active institutions of a public kind
+    # (services.apply_details, services.set_institution_status), so the filter stays on this table
+    # and the planner drives the query from the coordinates' index rather than from institutions.
+    qs = ServicePoint.objects.filter(public=True, is_active=True)
     if "hotline" not in q.filters:  # hotlines have their own list above the results
         qs = qs.exclude(institution__kind="hotline")
     codes: set[str] = set()

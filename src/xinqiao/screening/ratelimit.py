@@ -5,8 +5,8 @@ itself an HMAC of ``settings.SECRET_KEY`` and the UTC date. The raw address is n
 anywhere (not in a key, not in a value), and yesterday's digests cannot be linked to today's: the
 salt changes every day and is not stored. The counts live in Django's cache (Redis in production,
 local memory otherwise) and expire with their window. Counting costs one cache round trip: on Redis
-one ``MULTI`` of ``SET key 0 EX <window> NX`` and ``INCR key``; elsewhere an ``incr`` of the
-existing counter, ``add`` only for the first request of a window.
+one Lua script (``SET key 0 EX <window> NX`` then ``INCR key``, atomic); elsewhere an ``incr`` of
+the existing counter, ``add`` only for the first request of a window.
 
 The rate is ``"<count>/<seconds>"`` (``"30/600"``: 30 requests per 10 minutes); a unit suffix is
 accepted on the window (``"30/10m"``, ``"100/1h"``). The public self-screening reads it from
@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -133,12 +134,16 @@ def _count(key: str, timeout: int) -> int:
 
 
 def _count_redis(cache: RedisCache, key: str, timeout: int) -> int:
-    """One round trip: create the counter at 0 with its expiry unless it exists, then ``INCR`` it,
-    in one ``MULTI``/``EXEC`` (so a counter never exists without its expiry). Django's own
+    """One command: a Lua script that creates the counter at 0 with its expiry unless it exists,
+    then increments it, atomically (a counter never exists without its expiry). Django's own
     ``add`` + ``incr`` is three round trips (``SET NX``, ``EXISTS``, ``INCR``)."""
-    full_key = cache.make_and_validate_key(key)
+    full_key = cache.make_key(key)  # ours: ASCII, no spaces, < 250 characters (nothing to validate)
     client = cache._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]  # Django's client
-    pipe = client.pipeline(transaction=True)
-    pipe.set(full_key, 0, ex=timeout, nx=True)
-    pipe.incr(full_key)
-    return int(pipe.execute()[-1])
+    script = _COUNT_SCRIPT.get("script")
+    if script is None:
+        script = _COUNT_SCRIPT["script"] = client.register_script(_COUNT_LUA)
+    return int(script(keys=[full_key], args=[timeout], client=client))
+
+
+_COUNT_LUA = "redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX') return redis.call('INCR', KEYS[1])"
+_COUNT_SCRIPT: dict[str, Any] = {}  # the registered script (its SHA1), shared by every client

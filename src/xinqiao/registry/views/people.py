@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from xinqiao.core import audit
@@ -36,6 +37,9 @@ from xinqiao.registry.models import (
 )
 from xinqiao.registry.views.institutions import _redirect, forbid_unless, lang
 
+CREDENTIAL_STATUS_LABELS = {"valid": gettext_lazy("valid"), "expired": gettext_lazy("expired"),
+                            "revoked": gettext_lazy("revoked")}
+
 
 @login_required
 @permission_required("registry.view_practitioner", raise_exception=True)
@@ -53,7 +57,8 @@ def practitioner_list(request: HttpRequest) -> HttpResponse:
     for p in page.object_list:
         rows.append({"obj": p, "shown": present(user, p),
                      "workplaces": [x.institution.organisation.name for x in p.practices.all() if x.ended_on is None],
-                     "statuses": sorted({c.status_on(today) for c in p.credentials.all()})})
+                     "statuses": [CREDENTIAL_STATUS_LABELS[code] for code in
+                                  sorted({c.status_on(today) for c in p.credentials.all()})]})
     if rows:
         audit.record_many(AuditAction.LIST, [r["obj"] for r in rows], detail={"page": page.number})
     return render(request, "registry/staff/practitioner_list.html",
