@@ -367,8 +367,9 @@ class HistoryBuilder:
         self.discharge_days = limits["discharge_report_working_days"]
 
     def ids_per_patient(self) -> int:
-        """Follow-up ids to reserve per patient (a bound no history can exceed)."""
-        return MAX_PER_YEAR * (self.years + 12) + 8
+        """Follow-up ids to reserve per patient: a bound no history can exceed (attempts are at least
+        a week apart, visits at least 11 days; a history spans at most ``years`` plus two months)."""
+        return MAX_PER_YEAR * (self.years + 1) + 8
 
     # -- per patient --
 
@@ -589,10 +590,13 @@ class HistoryBuilder:
         """Days after the due date of the next attempt (``LATENESS``; hot path: no ``randint``)."""
         x = rng.random()
         acc = 0.0
-        for weight, low, high in LATENESS:
-            acc += weight
+        band = LATENESS[-1]
+        for candidate in LATENESS:
+            acc += candidate[0]
             if x < acc:
+                band = candidate
                 break
+        _weight, low, high = band
         return low + int(rng.random() * (high - low + 1))
 
     def _regimen(self, rng: random.Random, diagnosis: str) -> list[tuple[int, str, int, str, str, str]]:

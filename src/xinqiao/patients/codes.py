@@ -253,8 +253,8 @@ class OutpatientHistory(models.IntegerChoices):
 class EconomicStatus(models.IntegerChoices):
     """经济状况."""
 
-    POOR = 1, _("poor")
-    NOT_POOR = 2, _("not poor")
+    POOR = 1, pgettext_lazy("economic status", "poor")
+    NOT_POOR = 2, pgettext_lazy("economic status", "not poor")
 
 
 class PatientStatus(models.TextChoices):

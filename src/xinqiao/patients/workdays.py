@@ -66,6 +66,7 @@ def extra_calendar() -> dict[int, tuple[frozenset[date], frozenset[date]]]:
 def reload() -> None:
     """Forget the cached data file (after an administrator edits it, and in tests)."""
     extra_calendar.cache_clear()
+    day_status.cache_clear()
 
 
 def covered(year: int) -> bool:
@@ -79,6 +80,7 @@ def covered(year: int) -> bool:
     return True
 
 
+@lru_cache(maxsize=8192)
 def day_status(day: date) -> tuple[bool, bool]:
     """(is a working day, certain) for one date."""
     extra = extra_calendar().get(day.year)

@@ -26,6 +26,7 @@ CAPABILITIES: list[tuple[str, str, StrOrPromise]] = [
     ("patients.view_suspectedcase", "patients:suspected_list", _("Suspected cases found in the community")),
     ("patients.view_transfer", "patients:transfer_inbox", _("Transfers of patients who moved: accept or decline")),
     ("patients.merge_patient", "patients:duplicate_list", _("Duplicate records: find and merge (audited)")),
+    ("paperwork.add_importbatch", "paperwork:import_home", _("Import existing patients and follow-ups from Excel (checked row by row, all or nothing)")),
     ("referrals.view_referral", "referrals:referral_list", _("Referrals in and out of your organisation, overdue ones flagged")),
     ("referrals.add_referral", "referrals:referral_create", _("Send a referral (up or down)")),
     ("referrals.view_emergencyrecord", "referrals:emergency_list", _("Emergency board: open emergencies, late records highlighted")),

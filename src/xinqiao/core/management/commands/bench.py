@@ -28,6 +28,9 @@ ROOT = Path(__file__).resolve().parents[5]
 #: Sub-command → module of ``bench``. Underscored spellings are accepted as aliases.
 BENCHMARKS: dict[str, str] = {
     "screening-load": "bench.screening_load",
+    "import": "bench.import_bench",
+    "lookup": "bench.lookup",
+    "worklist": "bench.worklist",
     "worklist": "bench.worklist",
     "lookup": "bench.lookup",
 }
