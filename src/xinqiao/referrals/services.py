@@ -26,8 +26,8 @@ from xinqiao.core.models import AuditAction, Organisation, OrgType, Region, Regi
 from xinqiao.core.notifications import Notice, notify_many
 from xinqiao.core.scope import in_scope, permission_for
 from xinqiao.followups import rules as followup_rules
-from xinqiao.patients.codes import DangerLevel, Diagnosis
 from xinqiao.patients import services as patient_services
+from xinqiao.patients.codes import DangerLevel, Diagnosis
 from xinqiao.patients.models import Patient
 from xinqiao.patients.rules import time_limits
 from xinqiao.patients.workdays import add_working_days

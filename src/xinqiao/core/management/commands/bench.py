@@ -31,8 +31,6 @@ BENCHMARKS: dict[str, str] = {
     "import": "bench.import_bench",
     "lookup": "bench.lookup",
     "worklist": "bench.worklist",
-    "worklist": "bench.worklist",
-    "lookup": "bench.lookup",
 }
 
 
