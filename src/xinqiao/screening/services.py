@@ -123,8 +123,10 @@ def store_submission(scored: ScoredSubmission, *, actor: Any = None) -> tuple[Sc
     one transaction.
     """
     sub = scored.sub
-    if sub.group is None and not (sub.participant_name or sub.participant_number) and _direct_insert_supported():
-        return _insert_row(scored, actor)
+    if sub.group is None and not (sub.participant_name or sub.participant_number):
+        connection = connections[DEFAULT_DB_ALIAS]
+        if _direct_insert_supported(connection):
+            return _insert_row(connection, scored, actor)
     response = _new_response(scored, actor)
     stored_key = response.submission_key
     if stored_key:
@@ -179,8 +181,9 @@ _PASS_THROUGH = (models.CharField, models.IntegerField, models.BooleanField, mod
 _KEY_TYPES = (*_PASS_THROUGH, models.BigAutoField, models.AutoField)
 
 
-def _direct_insert_supported() -> bool:
-    features = connections[DEFAULT_DB_ALIAS].features
+def _direct_insert_supported(connection: Any) -> bool:
+    """``INSERT … ON CONFLICT (column) DO NOTHING RETURNING`` (PostgreSQL; SQLite ≥ 3.35)."""
+    features = connection.features
     return bool(features.can_return_columns_from_insert and features.supports_update_conflicts_with_target)
 
 
@@ -221,7 +224,7 @@ def _insert_statement(vendor: str) -> tuple[str, tuple[_Column, ...]]:
     return sql, tuple(columns)
 
 
-def _insert_row(scored: ScoredSubmission, actor: Any) -> tuple[ScreeningResponse, bool]:
+def _insert_row(connection: Any, scored: ScoredSubmission, actor: Any) -> tuple[ScreeningResponse, bool]:
     """Store a one-row submission with one ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (what
     ``save()`` does: the region's code columns, ``submitted_at`` now); if the key was taken, the
     stored response (:func:`_replay`)."""
@@ -237,7 +240,6 @@ def _insert_row(scored: ScoredSubmission, actor: Any) -> tuple[ScreeningResponse
         "submitted_by_id": actor.pk if getattr(actor, "is_authenticated", False) else None,
         "submitted_at": timezone.now(),
     }
-    connection = connections[DEFAULT_DB_ALIAS]
     ops = connection.ops
     sql, columns = _insert_statement(connection.vendor)
     values: list[Any] = []
