@@ -20,6 +20,7 @@ from xinqiao.caregroups.api import router as caregroups_router
 from xinqiao.core.api import router as core_router
 from xinqiao.core.idempotency import IdempotencyConflict
 from xinqiao.followups.api import router as followups_router
+from xinqiao.indicators.api import router as indicators_router
 from xinqiao.paperwork.api import router as paperwork_router
 from xinqiao.patients.api import router as patients_router
 from xinqiao.referrals.api import router as referrals_router
@@ -45,6 +46,7 @@ api.add_router("/registry", registry_router)
 api.add_router("/services", services_router)
 api.add_router("/worklists", worklists_router)
 api.add_router("/paperwork", paperwork_router)
+api.add_router("/indicators", indicators_router)
 
 _PYDANTIC_MESSAGES = {
     "missing": lambda e: _("This field is required."),

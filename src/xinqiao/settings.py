@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "xinqiao.registry",
     "xinqiao.worklists",
     "xinqiao.paperwork",
+    "xinqiao.indicators",
     "xinqiao.fhir",
 ]
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("registry/", include("xinqiao.registry.urls")),
     path("worklists/", include("xinqiao.worklists.urls")),
     path("paperwork/", include("xinqiao.paperwork.urls")),
+    path("indicators/", include("xinqiao.indicators.urls")),
     path("services/", include("xinqiao.registry.urls_public")),
     path("notifications/", include("xinqiao.core.urls_notifications")),
     path("admin/", admin.site.urls),
