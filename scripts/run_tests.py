@@ -7,6 +7,11 @@ PostgreSQL: ``DATABASE_URL`` if it names one, else the local server on 127.0.0.1
 postgres) if it answers. Browser tests need Debian's chromium at ``XINQIAO_CHROMIUM`` (default
 /usr/bin/chromium). ``XINQIAO_REQUIRE_POSTGRES=1`` / ``XINQIAO_REQUIRE_BROWSER=1`` (set by .ci/run)
 turn a skip into a failure.
+
+The two databases' passes are independent (their own test database, a locmem cache, Redis tests
+on key prefixes of their own, live servers on free ports), so with two or more CPUs they run side by
+side, each writing to a log that is printed whole when it ends: the suite takes about half the
+wall time. ``XINQIAO_TEST_SEQUENTIAL=1`` runs them one after the other with live output.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +60,20 @@ def pytest_pass(env: dict[str, str], marker: str, label: str) -> int:
     return 0 if code == 5 else code  # 5 = nothing collected for this marker
 
 
+def database_passes(env: dict[str, str], label: str) -> int:
+    """The ordinary pass, then the flushing and browser pass, of one database."""
+    failures = pytest_pass(env, "not flushes", label)
+    failures += pytest_pass(env, "flushes", f"{label} (flushing and browser tests)")
+    return failures
+
+
+def in_background(env: dict[str, str], label: str, log: Path) -> subprocess.Popen[bytes]:
+    """``database_passes`` of one database in a child process whose output goes to ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen([PYTHON, __file__, "--database-passes", label], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
 def main() -> int:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["XINQIAO_ENV"] = "test"
@@ -64,17 +84,34 @@ def main() -> int:
     skipped: list[str] = []
     failures = 0
 
-    failures += pytest_pass(env, "not flushes", "SQLite")
-    failures += pytest_pass(env, "flushes", "SQLite (flushing and browser tests)")
-    ran.append("SQLite")
-
     pg, pg_reason = postgres_url()
-    if pg:
-        pg_env = {**env, "DATABASE_URL": pg, "XINQIAO_TEST_DB_NAME": f"test_xinqiao_{os.getpid()}"}
-        failures += pytest_pass(pg_env, "not flushes", "PostgreSQL")
-        failures += pytest_pass(pg_env, "flushes", "PostgreSQL (flushing and browser tests)")
-        ran.append("PostgreSQL")
+    pg_env = {**env, "DATABASE_URL": pg or "", "XINQIAO_TEST_DB_NAME": f"test_xinqiao_{os.getpid()}"}
+    side_by_side = bool(pg) and (os.cpu_count() or 1) >= 2 and os.environ.get("XINQIAO_TEST_SEQUENTIAL") != "1"
+    if side_by_side:
+        logs = ROOT / "var" / "test-logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        print("=== SQLite and PostgreSQL passes side by side (logs in var/test-logs/) ===", flush=True)
+        runs = [(label, log, in_background(e, label, log)) for label, e, log in (
+            ("SQLite", env, logs / "sqlite.log"), ("PostgreSQL", pg_env, logs / "postgresql.log"))]
+        while any(proc.poll() is None for _, _, proc in runs):  # a sign of life every minute
+            time.sleep(1)
+            if int(time.monotonic()) % 60 == 0:
+                print("  …", "; ".join(f"{label}: {'done' if proc.poll() is not None else 'running'}"
+                                      for label, _, proc in runs), flush=True)
+        for label, log, proc in runs:
+            code = proc.wait()
+            print(f"\n##### {label} #####", flush=True)
+            sys.stdout.write(log.read_text(encoding="utf-8", errors="replace"))
+            print(f"##### {label}: {'passed' if code == 0 else 'FAILED'} #####", flush=True)
+            failures += 1 if code else 0
+        ran.extend(["SQLite", "PostgreSQL"])
     else:
+        failures += database_passes(env, "SQLite")
+        ran.append("SQLite")
+        if pg:
+            failures += database_passes(pg_env, "PostgreSQL")
+            ran.append("PostgreSQL")
+    if not pg:
         skipped.append(f"PostgreSQL pass skipped: {pg_reason}")
     if not has_browser:
         skipped.append(f"browser tests skipped: {browser_reason}")
@@ -94,4 +131,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--database-passes":
+        sys.exit(1 if database_passes(dict(os.environ), sys.argv[2]) else 0)
     sys.exit(main())
