@@ -12,8 +12,9 @@ from django.utils.translation import pgettext_lazy
 
 from xinqiao.caregroups import services
 from xinqiao.caregroups.models import GroupKind, ManagementGroup, VisitOutcome
+from xinqiao.core.forms import KeyedForm
 from xinqiao.core.models import User
-from xinqiao.referrals.forms import KeyedForm, PatientByNumberField, check_boxes
+from xinqiao.referrals.forms import PatientByNumberField, check_boxes
 
 
 class GroupForm(KeyedForm):

@@ -1,7 +1,13 @@
-"""Forms of the foundation: every error names its field, in the user's language."""
+"""Forms of the foundation: every error names its field, in the user's language.
+
+``KeyedForm`` is the base of every creating form: a hidden one-time ``form_key`` that
+``core.idempotency.submit_form`` turns into an idempotency key, so a double tap stores once.
+"""
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 from django import forms
@@ -21,6 +27,47 @@ class StyledForm(forms.Form):
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)
             field.widget.attrs.setdefault("aria-describedby", f"id_{name}-error")
+
+
+#: What a submitted ``form_key`` may look like (the page renders a UUID4 in hex).
+FORM_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class KeyedForm(StyledForm):
+    """A form with a hidden one-time submission key: a double tap or a resubmitted page stores once.
+
+    A missing or malformed key is replaced by a fresh one (the submission still goes through, it
+    just cannot be recognised as a retry): a page always renders a key, so only a hand-made POST
+    lacks one.
+    """
+
+    form_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("form_key", uuid.uuid4().hex)
+
+    def clean_form_key(self) -> str:
+        raw = str(self.cleaned_data.get("form_key") or "")
+        return raw if FORM_KEY.fullmatch(raw) else uuid.uuid4().hex
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        """Attach a service's field errors to the matching fields, others to the form.
+
+        A service names ``subject.name`` (also the API's spelling) or ``clinic_id``; the form's
+        fields are ``subject_name`` and ``clinic``.
+        """
+        for field, messages in exc.message_dict.items():
+            name = field.replace(".", "_")
+            if name not in self.fields:
+                name = name.removesuffix("_id")
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+
+    def payload(self) -> dict[str, Any]:
+        """What was submitted, without the key: the idempotency fingerprint."""
+        return {k: v for k, v in self.cleaned_data.items() if k != "form_key"}
 
 
 class TokenForm(StyledForm):

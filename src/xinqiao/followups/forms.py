@@ -7,7 +7,6 @@ medication lines and joint-visit participants are small formsets (prefixes ``med
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +14,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from xinqiao.core.forms import KeyedForm as CoreKeyedForm
 from xinqiao.core.forms import StyledForm
 from xinqiao.core.models import Organisation
 from xinqiao.followups import services
@@ -74,28 +74,14 @@ def _count(label: Any) -> forms.IntegerField:
                               widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
 
 
-class ServiceErrorsMixin:
-    """Attach a service's field errors to the matching fields (others to the form)."""
-
-    fields: dict[str, Any]
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        for field, messages in exc.message_dict.items():
-            for message in messages:
-                self.add_error(field if field in self.fields else None, message)  # type: ignore[attr-defined]
-
-
-class KeyedForm(ServiceErrorsMixin, StyledForm):
-    """A form with a hidden submission key: a double tap or a resubmitted page stores once."""
-
-    form_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+class KeyedForm(CoreKeyedForm):
+    """The core keyed form, with check boxes styled as such (StyledForm's default is for text inputs)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["form_key"].initial = uuid.uuid4().hex
         for field in self.fields.values():
             if isinstance(field.widget, forms.CheckboxInput):
-                field.widget.attrs["class"] = "form-check-input"  # StyledForm's default is for text inputs
+                field.widget.attrs["class"] = "form-check-input"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,15 +7,13 @@ their field in the user's language; service errors are attached to the matching 
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from xinqiao.core.forms import PersonForm, StyledForm
+from xinqiao.core.forms import KeyedForm, PersonForm, StyledForm
 from xinqiao.core.models import Organisation
 from xinqiao.core.scope import region_filter
 from xinqiao.core.services import PersonInput
@@ -77,31 +75,6 @@ def clinics(user: Any) -> QuerySet[Organisation]:
     qs = Organisation.objects.filter(org_type__in=CLINIC_TYPES, is_active=True).order_by("region_id", "name")
     where = region_filter(user) if getattr(user, "region_id", None) else None
     return qs.filter(**where) if where else qs
-
-
-class KeyedForm(StyledForm):
-    """A form submitted once per ``form_key``."""
-
-    form_key = forms.CharField(widget=forms.HiddenInput, required=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("form_key", str(uuid.uuid4()))
-
-    def clean_form_key(self) -> str:
-        raw = self.cleaned_data.get("form_key") or ""
-        try:
-            return str(uuid.UUID(raw, version=4))
-        except ValueError:
-            return str(uuid.uuid4())
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        """Attach a service's field errors to the matching form fields (``*_id`` → the field)."""
-        for field, messages in exc.message_dict.items():
-            name = field.removesuffix("_id")
-            for message in messages:
-                self.add_error(name if name in self.fields else None, message)
 
 
 class PersonFieldsForm(KeyedForm, PersonForm):

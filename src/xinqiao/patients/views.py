@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from xinqiao.core import audit
-from xinqiao.core.idempotency import IdempotencyConflict, run_once
+from xinqiao.core.idempotency import submit_form
 from xinqiao.core.masks import present, unmaskable_fields
 from xinqiao.core.models import AuditAction, Person
 from xinqiao.core.scope import get_scoped_or_404
@@ -56,27 +56,9 @@ from xinqiao.patients.models import (
 PAGE_SIZE = 50
 
 
-def _once(request: HttpRequest, scope: str, form: KeyedForm, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run a form's service call once per ``form_key``: a retry gets the first answer, no second write."""
-    payload = {k: v for k, v in form.cleaned_data.items() if k != "form_key"}
-    key = form.cleaned_data["form_key"]
-    _status, body, _replayed = run_once(request.user, f"patients.{scope}", key, payload, lambda: (200, action()))
-    out: dict[str, Any] = body
-    return out
-
-
 def _submit(request: HttpRequest, scope: str, form: KeyedForm, action: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
-    """``_once`` with the errors put on the form: ``None`` when the form must be shown again."""
-    try:
-        return _once(request, scope, form, action)
-    except ValidationError as exc:
-        form.add_service_errors(exc)
-    except IdempotencyConflict:
-        form.add_error(None, _("This form was already sent with different content. Check it and send it again."))
-        data = form.data.copy()  # type: ignore[attr-defined]
-        data["form_key"] = ""
-        form.data = data
-    return None
+    """Run a form's service call once per ``form_key``; ``None`` when the form must be shown again."""
+    return submit_form(request, f"patients.{scope}", form, action)
 
 
 def _labels(choices: Any, codes: Any) -> list[str]:

@@ -4,7 +4,6 @@ stores once (``core.idempotency.run_once``)."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django import forms
@@ -12,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from xinqiao.core.forms import StyledForm
+from xinqiao.core.forms import KeyedForm, StyledForm
 from xinqiao.core.models import Organisation
 from xinqiao.patients.codes import DangerLevel, Diagnosis
 from xinqiao.patients.models import Patient
@@ -28,27 +27,6 @@ from xinqiao.referrals.codes import (
 )
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-
-
-class KeyedForm(StyledForm):
-    """A form with a hidden one-time submission key (the page's Idempotency-Key)."""
-
-    form_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["form_key"].initial = uuid.uuid4().hex
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        """Attach a service's field errors to the matching form fields (others to the form)."""
-        for field, messages in exc.message_dict.items():
-            name = field.replace(".", "_")  # "subject.name" (service, API) → "subject_name" (form)
-            for message in messages:
-                self.add_error(name if name in self.fields else None, message)
-
-    def payload(self) -> dict[str, Any]:
-        """What was submitted, for the idempotency fingerprint."""
-        return {k: v for k, v in self.cleaned_data.items() if k != "form_key"}
 
 
 def check_boxes(form: forms.Form, *names: str) -> None:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from xinqiao.core import audit
-from xinqiao.core.idempotency import IdempotencyConflict, run_once
+from xinqiao.core.idempotency import submit_form
 from xinqiao.core.masks import present
 from xinqiao.core.models import AuditAction
 from xinqiao.core.scope import get_scoped_or_404
@@ -48,16 +48,8 @@ def page_query(request: HttpRequest) -> str:
 
 def keyed_create(request: HttpRequest, form: Any, scope: str, create: Any) -> int | None:
     """Run ``create()`` once per form key; the id of the record (new or stored), or None on errors."""
-    try:
-        _status, body, _replayed = run_once(request.user, scope, form.cleaned_data["form_key"], form.payload(),
-                                            lambda: (201, {"id": create().pk}))
-    except ValidationError as exc:
-        form.add_service_errors(exc)
-        return None
-    except IdempotencyConflict as exc:
-        form.add_error(None, str(exc))
-        return None
-    return int(body["id"])
+    body = submit_form(request, scope, form, lambda: {"id": create().pk})
+    return None if body is None else int(body["id"])
 
 
 # --------------------------------------------------------------------------------------------------
