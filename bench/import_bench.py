@@ -14,8 +14,8 @@ UTF-8 CSV. Timed: ``paperwork.services.import_spreadsheet`` on each file, the sa
 upload makes: read the first sheet, parse and check every row (GB 11643 check digits, townships
 in scope, codes, ICD-10 rules, the supplement's rules, duplicates in the file and against the
 deployment by blind index), then the all-or-nothing commit (bulk inserts of persons with
-encrypted identity, patients with register numbers, registration history and supplements, one
-audit event). Finally it re-uploads the .xlsx (refused by its hash) and a copy with one cell
+encrypted identity, patients with register numbers, registration history and supplements, streamed
+with COPY by a writer thread on PostgreSQL; one audit event). Finally it re-uploads the .xlsx (refused by its hash) and a copy with one cell
 changed (every row found already registered: skipped), and drops the database.
 
 Prints one JSON line. Contract keys: ``rows``, ``rows_per_s`` (rows ÷ (validate + commit) of the

@@ -8,10 +8,12 @@ Run:  xinqiao bench lookup --patients 1000000 [--lookups 2000] [--seed 1] [--dat
    migrated when missing: use a dedicated database, e.g. ``postgres://postgres@127.0.0.1:5432/xq_bench``,
    so that nobody's tests are disturbed). Any other benchmark population there is removed first.
 2. Draws ``--lookups`` patients at random, reads their ID numbers (decrypted, before timing), and
-   looks each one up the way the application does: ``core.services.find_by_id_number`` (validate
-   the number, HMAC blind index, ``Person.objects.restrict(user)``) and then the patient registered
-   for that person, ``Patient.objects.restrict(user)``, as a provincial mental-health-centre user
-   (``mhc_staff`` at province level) who may see the whole population.
+   looks each one up the way the application does: ``core.services.find_records_by_id_number``
+   with ``Patient`` (validate the number, HMAC blind index; ONE query: the patient, restricted with
+   ``Patient.objects.restrict(user)``, whose person — restricted with ``Person.objects.restrict(user)``
+   — has that blind index, joined to the person), as a provincial mental-health-centre user
+   (``mhc_staff`` at province level) who may see the whole population. The user object is reused
+   across look-ups, as within one request: its roles and permissions are loaded once.
 3. Prints ONE JSON line: ``patients``, ``followups`` (the population's), ``p50_ms``, ``p95_ms``,
    ``p99_ms``, ``mean_ms``, ``queries`` (per look-up, counted on one), ``lookups``, ``found``,
    ``client_cpu_ms`` (CPU of this process per look-up: steadier than wall time on a shared machine),
@@ -191,14 +193,12 @@ def bench_user(username: str, role: str, region: str, organisation_id: int | Non
 # --- The benchmark ---------------------------------------------------------------------------------
 
 def lookup(user: Any, number: str) -> Any:
-    """The application's look-up of a registered patient by resident ID number."""
-    from xinqiao.core.services import find_by_id_number
+    """The application's look-up of a registered patient (with their person) by resident ID number."""
+    from xinqiao.core.services import find_records_by_id_number
     from xinqiao.patients.models import Patient
 
-    persons = find_by_id_number(user, "resident_id", number)
-    if not persons:
-        return None
-    return Patient.objects.restrict(user).filter(person_id__in=[p.pk for p in persons]).first()
+    patients = find_records_by_id_number(user, Patient, "resident_id", number)
+    return patients[0] if patients else None
 
 
 def run(**options: Any) -> dict[str, Any]:

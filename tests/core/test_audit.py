@@ -116,6 +116,52 @@ def test_verify_chain_ok_on_intact_chain(db) -> None:
     assert report.checked == AuditChainHead.objects.get(pk=1).length >= len(events)
 
 
+def test_awkward_content_hashes_the_same_in_sql_and_in_python(db) -> None:
+    # On PostgreSQL the hash is computed in SQL over the canonical bytes with the previous hash
+    # spliced in: content that could confuse the splice (quotes, a nested "prev_hash" key, the
+    # marker's alphabet, non-ASCII, line separators) must still give AuditEvent.compute_hash.
+    _events(1)
+    awkward = [
+        {"purpose": 'say "prev_hash":"' + "0" * 64 + '"', "detail": {"prev_hash": "f" * 64, "ids": ["1", "2"]}},
+        {"purpose": "张三丰 · 心桥 \u2028 😀", "detail": {"名字": "李四", "n": 3, "nested": {"a": [None, True]}}},
+        {"purpose": "a" * 500, "object_id": "x" * 64, "detail": {}},
+    ]
+    events = [audit.record(AuditAction.VIEW, object_type="core.person", **kwargs) for kwargs in awkward]
+    for e in events:
+        stored = AuditEvent.objects.get(pk=e.pk)
+        assert stored.prev_hash == e.prev_hash
+        assert stored.hash == e.hash == stored.compute_hash()
+    for before, after in itertools.pairwise(events):
+        assert after.prev_hash == before.hash
+    assert AuditChainHead.objects.get(pk=1).last_hash == events[-1].hash
+    assert audit.verify_chain().ok
+
+
+def test_first_event_creates_the_chain_head(db) -> None:
+    AuditChainHead.objects.filter(pk=1).delete()
+    count = AuditEvent.objects.count()
+    first = audit.record(AuditAction.VIEW, object_type="core.person", object_id=1)
+    second = audit.record(AuditAction.VIEW, object_type="core.person", object_id=2)
+    head = AuditChainHead.objects.get(pk=1)
+    assert first.prev_hash == GENESIS_HASH
+    assert second.prev_hash == first.hash
+    assert (head.last_hash, head.length) == (second.hash, 2)
+    assert AuditEvent.objects.count() == count + 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement append is PostgreSQL's")
+def test_postgresql_appends_in_one_statement(db) -> None:
+    _events(1)  # the head exists
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        event = audit.record(AuditAction.LIST, object_type="patients.patient", detail={"ids": ["1"], "count": 1})
+    assert len(ctx.captured_queries) == 1
+    assert "FOR UPDATE" in ctx.captured_queries[0]["sql"]
+    assert AuditEvent.objects.get(pk=event.pk).hash == event.hash
+    assert audit.verify_chain().ok
+
+
 # --------------------------------------------------------------------------- append-only
 
 

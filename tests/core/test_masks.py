@@ -168,3 +168,56 @@ def test_unmask_never_reveals_hidden_fields(cast, towns) -> None:
     assert hotline_like.has_perm("core.unmask_person")
     shown = present(hotline_like, person, unmasked=True)
     assert shown == {"name": "张三丰", "phone": "13812345678"}
+
+
+# --------------------------------------------------------------------------- cached reading (speed)
+
+
+def _pii_models() -> list[type]:
+    from django.apps import apps
+
+    return [m for m in apps.get_models() if getattr(m, "PII_FIELDS", None)]
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_choice_labels_read_once_per_model_equal_get_foo_display(language) -> None:
+    # present() reads choice fields through a label map built once per model; it must give exactly
+    # what Django's get_FOO_display gives, for every choice and for a value outside the choices.
+    from django.utils import translation
+
+    checked = 0
+    with translation.override(language):
+        for model in _pii_models():
+            for name, _category, attname, choices in masks._readers(model):
+                if choices is None:
+                    continue
+                field = model._meta.get_field(name)
+                for value in [*(v for v, _label in field.flatchoices), "no-such-code", 987654]:
+                    obj = model(**{attname: value})
+                    assert masks._read(obj, name, attname, choices) == getattr(obj, f"get_{name}_display")(), \
+                        (model, name, value)
+                    checked += 1
+    assert checked > 50  # the population has choice fields (sex, danger level, classification, …)
+
+
+def test_present_with_fields_is_the_same_values_narrowed(cast, towns) -> None:
+    person = _person(towns)
+    doctor = cast["community_doctor_a"]
+    whole = present(doctor, person)
+    assert present(doctor, person, fields=("name", "sex")) == {k: whole[k] for k in ("name", "sex")}
+    assert present(doctor, person, fields=()) == {}
+    assert present(cast["hotline_counsellor"], person, fields=("name", "sex")) == {"name": "张**"}
+    with pytest.raises(KeyError):
+        present(doctor, person, fields=("name", "no_such_field"))
+    assert masks.present_many(doctor, [person, person], fields=("name",)) == [{"name": "张**"}] * 2
+
+
+def test_visibility_follows_a_change_of_roles_on_the_same_user(db) -> None:
+    user = UserFactory(roles=["grid_worker"])
+    assert visibility(user, "welfare.poverty") == Visibility.HIDDEN
+    user.groups.add(Group.objects.get(name="civil_affairs"))
+    del user.role_codes  # the cached role set, as a fresh request would load it
+    assert visibility(user, "welfare.poverty") == Visibility.FULL
+    user.groups.set([])
+    del user.role_codes
+    assert visibility(user, "welfare.poverty") == Visibility.HIDDEN

@@ -55,7 +55,8 @@ def test_the_demo_city_has_a_realistic_network() -> None:
     answer = lookup.lookup("林晓岚", "1511000000123456")
     assert answer["found"] and answer["status"] == "valid" and answer["sanctions"] == []
     report = coverage.coverage("4401", year=2026)
-    assert report.total.population == 18676605
+    assert report.total.population == 18900000  # the synthetic 2025 figure (data/statistics/README.md)
+    assert coverage.coverage("4401", year=2020).total.population == 18676605  # the 2020 census
     assert report.total.psychiatrists >= 10 and report.total.psychiatrists_per_100k is not None
     assert report.total.hotlines >= 1 and report.total.crisis_teams == 1
 

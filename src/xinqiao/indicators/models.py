@@ -5,7 +5,8 @@ and one period (month ``2026-07``, quarter ``2026Q3``, year ``2026``). Rows are 
 (``indicators/engine.py``) in bulk for every region at every level of a period and replaced as a
 whole for that period and indicator; nothing here is personal data (counts only), so results are
 scoped by region but never masked. ``IndicatorRun`` records each computation (nightly job or on
-demand) with its timing, for the data-quality panel and the operations page.
+demand) with its timing, for the data-quality panel and the operations page; an incremental run
+that found nothing changed is recorded as ``skipped`` with the source fingerprint it compared.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class IndicatorRun(models.Model):
     rows = models.PositiveIntegerField(_("rows written"), default=0)
     indicators = models.JSONField(_("indicators"), default=list)
     error = models.TextField(_("error"), blank=True)
+    skipped = models.BooleanField(_("skipped (nothing changed)"), default=False)
+    fingerprint = models.CharField(_("source fingerprint"), max_length=64, blank=True,
+                                   help_text=_("Digest of the source tables when the run started (engine.fingerprint)."))
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
 

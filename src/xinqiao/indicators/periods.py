@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 MONTH, QUARTER, YEAR = "month", "quarter", "year"
@@ -90,7 +91,7 @@ def parse(key: str) -> Period:
     raise _bad(key)
 
 
-def containing(day: date, type: str) -> Period:  # noqa: A002 - the contract's name
+def containing(day: date, type: str) -> Period:
     """The period of ``type`` that contains ``day``."""
     if type == MONTH:
         return month(day.year, day.month)
@@ -118,9 +119,9 @@ def previous(period: Period, n: int = 1) -> Period:
     return shift(period, -n)
 
 
-def recent(type: str, count: int, today: date | None = None) -> list[Period]:  # noqa: A002
+def recent(type: str, count: int, today: date | None = None) -> list[Period]:
     """The ``count`` periods of ``type`` ending with the one containing ``today``, oldest first."""
-    current = containing(today or date.today(), type)
+    current = containing(today or timezone.localdate(), type)
     return [shift(current, -i) for i in range(count - 1, -1, -1)]
 
 

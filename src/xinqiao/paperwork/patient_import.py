@@ -433,7 +433,7 @@ class PatientImport:
     def commit(self, rows: list[PatientRow], batch_size: int) -> dict[str, int]:
         """Create the persons, patients, registration history and supplements (caller's transaction)."""
         from xinqiao.followups import rules as followup_rules
-        from xinqiao.paperwork.bulk import insert_rows
+        from xinqiao.paperwork import bulk
         from xinqiao.patients.services import next_register_numbers
 
         actor_id = self.actor.pk if getattr(self.actor, "pk", None) else None
@@ -446,64 +446,65 @@ class PatientImport:
 
         new_people = [row for row in rows if row.person_id is None]
         reused = [row for row in rows if row.person_id is not None]
-        person_ids = insert_rows(Person, [{
-            "name": row.values["name"], "id_type": row.id_type, "id_number": row.id_number,
-            "id_number_index": row.index, "sex": row.sex, "birth_date": row.birth_date,
-            "phone": row.values.get("phone") or "", "address": row.values.get("address") or "",
-            "created_by_id": actor_id, **place(row.township),
-        } for row in new_people], batch_size=batch_size)
-        for row, person_id in zip(new_people, person_ids, strict=True):
-            row.person_id = person_id
         self._fill_blanks(reused)
-
         today = self.lookups.today
         wanted: dict[tuple[str, int], int] = defaultdict(int)
         for row in rows:
             wanted[(row.township[:6], (row.values.get("registered_on") or today).year)] += 1
+        # One block of register numbers per county and year (RegisterSequence), before the stream.
         numbers = {key: iter(next_register_numbers(key[0], key[1], count)) for key, count in sorted(wanted.items())}
-        patients = []
-        for row in rows:
-            values = row.values
-            registered_on = values.get("registered_on") or today
-            last_date = values.get("last_followup_date")
-            last_class = values.get("last_classification")
-            due = values.get("next_followup_due")
-            if due is None:
-                due = (followup_rules.next_followup_date(last_class, last_date, None) if last_class and last_date
-                       else patient_rules.first_visit_due(registered_on))
-            patients.append({
-                "person_id": row.person_id, "register_number": next(numbers[(row.township[:6], registered_on.year)]),
-                "status": PatientStatus.MANAGED, "source": RegistrationSource.IMPORT, "registered_on": registered_on,
-                "diagnosis": values["diagnosis"], "icd10_code": patient_rules.normalize_icd10(values["icd10_code"]),
-                "co_icd10_code": patient_rules.normalize_icd10(values.get("co_icd10_code") or ""),
-                "diagnosed_on": values.get("diagnosed_on"), "diagnosing_hospital_id": row.hospital_id,
-                "managing_organisation_id": row.clinic_id, "responsible_doctor_id": row.doctor_id,
-                "danger_level": _get(values, "danger_level", 0),
-                "incident_history": bool(values.get("trouble_count") or values.get("disaster_count")),
-                "last_followup_date": last_date, "last_classification": last_class, "next_followup_due": due,
-                "awaiting_first_visit_since": None if last_date else registered_on, "status_changed_on": registered_on,
+        with bulk.copy_stream() as stream:
+            person_ids = bulk.insert_rows(Person, [{
+                "name": row.values["name"], "id_type": row.id_type, "id_number": row.id_number,
+                "id_number_index": row.index, "sex": row.sex, "birth_date": row.birth_date,
+                "phone": row.values.get("phone") or "", "address": row.values.get("address") or "",
                 "created_by_id": actor_id, **place(row.township),
-            })
-        patient_ids = insert_rows(Patient, patients, batch_size=batch_size)
-        insert_rows(StatusChange, [{
-            "patient_id": pid, "from_status": "", "to_status": PatientStatus.MANAGED,
-            "changed_on": patient["registered_on"], "created_by_id": actor_id, **place(row.township),
-        } for row, pid, patient in zip(rows, patient_ids, patients, strict=True)], batch_size=batch_size)
-        supplements = []
-        for row, pid, patient in zip(rows, patient_ids, patients, strict=True):
-            if not row.has_supplement:
-                continue
-            values = row.values
-            supplements.append({
-                "patient_id": pid,
-                **{key: (values.get(key) or "") for key in SUPPLEMENT_TEXT},
-                **{key: values[key] for key in SUPPLEMENT_VALUES if values.get(key) is not None},
-                "past_symptoms": list(values.get("past_symptoms") or []),
-                **{name: values.get(name) or 0 for name in BEHAVIOUR_COUNT_FIELDS.values()},
-                "filled_on": values.get("filled_on") or patient["registered_on"], "filled_by_id": actor_id,
-                **place(row.township),
-            })
-        insert_rows(PersonalSupplement, supplements, batch_size=batch_size)
+            } for row in new_people], batch_size=batch_size, stream=stream)
+            for row, person_id in zip(new_people, person_ids, strict=True):
+                row.person_id = person_id
+            patients = []
+            for row in rows:
+                values = row.values
+                registered_on = values.get("registered_on") or today
+                last_date = values.get("last_followup_date")
+                last_class = values.get("last_classification")
+                due = values.get("next_followup_due")
+                if due is None:
+                    due = (followup_rules.next_followup_date(last_class, last_date, None) if last_class and last_date
+                           else patient_rules.first_visit_due(registered_on))
+                patients.append({
+                    "person_id": row.person_id, "register_number": next(numbers[(row.township[:6], registered_on.year)]),
+                    "status": PatientStatus.MANAGED, "source": RegistrationSource.IMPORT, "registered_on": registered_on,
+                    "diagnosis": values["diagnosis"], "icd10_code": patient_rules.normalize_icd10(values["icd10_code"]),
+                    "co_icd10_code": patient_rules.normalize_icd10(values.get("co_icd10_code") or ""),
+                    "diagnosed_on": values.get("diagnosed_on"), "diagnosing_hospital_id": row.hospital_id,
+                    "managing_organisation_id": row.clinic_id, "responsible_doctor_id": row.doctor_id,
+                    "danger_level": _get(values, "danger_level", 0),
+                    "incident_history": bool(values.get("trouble_count") or values.get("disaster_count")),
+                    "last_followup_date": last_date, "last_classification": last_class, "next_followup_due": due,
+                    "awaiting_first_visit_since": None if last_date else registered_on,
+                    "status_changed_on": registered_on, "created_by_id": actor_id, **place(row.township),
+                })
+            patient_ids = bulk.insert_rows(Patient, patients, batch_size=batch_size, stream=stream)
+            bulk.insert_rows(StatusChange, [{
+                "patient_id": pid, "from_status": "", "to_status": PatientStatus.MANAGED,
+                "changed_on": patient["registered_on"], "created_by_id": actor_id, **place(row.township),
+            } for row, pid, patient in zip(rows, patient_ids, patients, strict=True)], batch_size=batch_size, stream=stream)
+            supplements = []
+            for row, pid, patient in zip(rows, patient_ids, patients, strict=True):
+                if not row.has_supplement:
+                    continue
+                values = row.values
+                supplements.append({
+                    "patient_id": pid,
+                    **{key: (values.get(key) or "") for key in SUPPLEMENT_TEXT},
+                    **{key: values[key] for key in SUPPLEMENT_VALUES if values.get(key) is not None},
+                    "past_symptoms": list(values.get("past_symptoms") or []),
+                    **{name: values.get(name) or 0 for name in BEHAVIOUR_COUNT_FIELDS.values()},
+                    "filled_on": values.get("filled_on") or patient["registered_on"], "filled_by_id": actor_id,
+                    **place(row.township),
+                })
+            bulk.insert_rows(PersonalSupplement, supplements, batch_size=batch_size, stream=stream)
         return {"created": len(patients), "persons_created": len(person_ids), "persons_reused": len(reused),
                 "supplements": len(supplements)}
 

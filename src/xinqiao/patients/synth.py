@@ -184,6 +184,9 @@ class SynthOptions:
     hospital: int | None = None
     #: Index of the first patient (a population can be grown in steps with the same prefix).
     start: int = 0
+    #: Anonymous screening responses to add over the same townships (``screening/synth.py``);
+    #: 0: none. They draw from their own RNG: the patients and follow-ups are the same either way.
+    screenings: int = 0
 
     @property
     def prefix(self) -> str:
@@ -974,9 +977,13 @@ class Report:
     #: CPU seconds: this process and its generator workers; the PostgreSQL backend that loaded the
     #: rows (COPY, index builds, ANALYZE). On a shared machine these say more than wall time.
     cpu_s: dict[str, float | None] = field(default_factory=dict)
+    #: The screening responses' build report when ``--screenings`` asked for some.
+    screenings: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
+        if out["screenings"] is None:
+            del out["screenings"]
         out["patients_per_s"] = round(self.patients / self.load_s) if self.load_s else None
         out["followups_per_s"] = round(self.followups / self.load_s) if self.load_s else None
         for key in ("seconds", "plan_s", "load_s", "index_s", "analyze_s"):
@@ -1082,6 +1089,15 @@ def build(options: SynthOptions, progress: Callable[[str], None] = _log) -> Repo
             for name in tables:
                 cur.execute(f"ANALYZE {connection.ops.quote_name(name)}")
     analyze_s = time.perf_counter() - t_analyze
+    screenings = None
+    if options.screenings > 0:
+        from xinqiao.screening import synth as screening_synth
+
+        screenings = screening_synth.build(screening_synth.make_plan(
+            options.screenings, seed=options.seed, prefix=screening_synth.key_prefix(options.prefix),
+            region=options.region if not options.townships else options.townships[0], today=plan.today,
+            years=options.years), indexes=options.indexes, progress=progress)
+        counts[screening_synth.ScreeningResponse._meta.db_table] = screenings["screenings"]
     # One audit event for the whole load (who generated what, where), as for any bulk write.
     audit.record(AuditAction.CREATE, object_type="patients.patient", region_code=options.region,
                  detail={"via": "synth", "population": options.prefix, "seed": options.seed, "first": options.start,
@@ -1091,6 +1107,7 @@ def build(options: SynthOptions, progress: Callable[[str], None] = _log) -> Repo
         load_s=load_s, index_s=index_s, analyze_s=analyze_s, workers=workers, database=connection.vendor,
         prefix=options.prefix, first_index=options.start,
         cpu_s={"synth": round(_own_cpu() - cpu_started, 1), "postgres_backend": _round(_backend_cpu())},
+        screenings=screenings,
     )
     progress(f"done: {done} patients, {followups} follow-ups in {report.seconds:.1f}s")
     return report
@@ -1128,6 +1145,9 @@ def clear_population(prefix: str) -> int:
             rows._raw_delete(rows.db)
         deleted = qs.count()
         qs._raw_delete(qs.db)
+        from xinqiao.screening import synth as screening_synth
+
+        screening_synth.clear_screenings(prefix)  # those ``--screenings`` added, if any
         for chunk in _chunks(person_ids, 20_000):
             persons = Person.objects.filter(id__in=chunk)
             persons._raw_delete(persons.db)

@@ -73,7 +73,7 @@ def institution_out(i: Institution) -> dict[str, Any]:
     return {"id": i.pk, "registration_number": i.registration_number, "name": i.organisation.name, "kind": i.kind,
             "status": i.status, "region_code": i.region_id, "version": i.version, "grade": i.grade,
             "demonstration": i.demonstration, "demonstration_year": i.demonstration_year, "beds": i.beds,
-            "students": i.students, "counsellors": i.counsellors}
+            "hospital_level": i.hospital_level, "students": i.students, "counsellors": i.counsellors}
 
 
 @router.get("/institutions", response=list[InstitutionOut], url_name="registry_institution_list")

@@ -18,13 +18,18 @@ For a region and each of its child regions (a city and its counties, a county an
 
 Each figure is one grouped query (``GROUP BY`` the child's region column) plus one for the region's
 own total: a fixed number of queries whatever the size of the network.
+
+The querysets that define what counts (an active institution, a township with a group, a school with
+a room, a university meeting the ratio, a qualifying psychiatrist, a hotline, a crisis team) are the
+public functions below; the indicators app (``indicators/service_sql.py``) builds its set-based SQL
+for every region from the same ones, with ``as_of`` the last day of the period.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.apps import apps
@@ -47,6 +52,7 @@ from xinqiao.registry.models import (
     PractitionerStatus,
     Profession,
     RegionStatistic,
+    ServiceCode,
 )
 
 #: Column of the Region table that places a region row inside a region of each level.
@@ -108,6 +114,80 @@ class Report:
         return asdict(self)
 
 
+def active_institutions(as_of: date | None = None) -> Any:
+    """Institutions registered and active; with ``as_of``, approved by the end of that day (the
+    registry keeps no dated status history: a closed institution is not counted for past periods)."""
+    qs = Institution.objects.filter(status=InstitutionStatus.ACTIVE)
+    if as_of is not None:
+        end = timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
+        qs = qs.filter(Q(approved_at__isnull=True) | Q(approved_at__lt=end))
+    return qs
+
+
+def has_management_group(as_of: date | None = None) -> Any:
+    """``Q`` on a township's ``code``: an active comprehensive 综合管理小组 (caregroups, established by
+    ``as_of``) or an active registry institution of kind ``management_group``. ``IN (subquery)`` rather
+    than a correlated EXISTS: each subquery runs once, whatever the number of townships."""
+    active = active_institutions(as_of)
+    has_group: Any = Q(code__in=active.filter(kind=InstitutionKind.MANAGEMENT_GROUP).values("township_code"))
+    if apps.is_installed("xinqiao.caregroups"):
+        groups = apps.get_model("caregroups", "ManagementGroup").objects.filter(active=True, kind="comprehensive")
+        if as_of is not None:
+            groups = groups.filter(established_on__lte=as_of)
+        has_group = has_group | Q(code__in=groups.values("township_code"))
+    return has_group
+
+
+def schools() -> Any:
+    """Primary and secondary school organisations known to the platform."""
+    return Organisation.objects.filter(org_type=OrgType.SCHOOL, is_active=True)
+
+
+def has_school_room(as_of: date | None = None) -> Any:
+    """``Q`` on an organisation: an active ``school_room`` registered as it or as a unit under it."""
+    rooms = active_institutions(as_of).filter(kind=InstitutionKind.SCHOOL_ROOM)
+    return Q(pk__in=rooms.values("organisation__parent")) | Q(pk__in=rooms.values("organisation"))
+
+
+def university_centres(as_of: date | None = None) -> Any:
+    return active_institutions(as_of).filter(kind=InstitutionKind.UNIVERSITY_CENTRE)
+
+
+def meets_counsellor_ratio() -> Any:
+    """1 when full-time counselling staff × 4,000 (coverage.json) ≥ students, else 0 (unknown: 0)."""
+    per_student = rules.coverage_config()["targets"]["university_students_per_counsellor"]["max"]
+    return Case(When(GreaterThanOrEqual(F("counsellors") * int(per_student), F("students")), then=Value(1)),
+                default=Value(0), output_field=IntegerField())
+
+
+def qualifying_psychiatrists(day: date) -> Any:
+    """Practising psychiatrists holding, on ``day``, a credential whose type ``counts_as`` psychiatrist
+    (issued by then, not expired, not revoked by then)."""
+    qualifying = [t.code for t in rules.credential_types().values() if t.counts_as == "psychiatrist"]
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    valid = (Credential.objects.filter(type_code__in=qualifying)
+             .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gte=end))
+             .filter(Q(expiry_date__isnull=True) | Q(expiry_date__gte=day))
+             .filter(Q(issue_date__isnull=True) | Q(issue_date__lte=day)))
+    return Practitioner.objects.filter(profession=Profession.PSYCHIATRIST, status=PractitionerStatus.ACTIVE,
+                                       pk__in=valid.values("practitioner"))
+
+
+def offering(active: Any, *codes: str) -> Any:
+    """Those of ``active`` offering one of the service ``codes`` at an active service point."""
+    return active.filter(pk__in=PointService.objects.filter(code__in=codes, point__is_active=True)
+                         .values("point__institution"))
+
+
+def hotlines(active: Any) -> Any:
+    """Institutions offering a hotline at an active point."""
+    return offering(active, ServiceCode.HOTLINE)
+
+
+def crisis_teams(active: Any) -> Any:
+    return active.filter(kind=InstitutionKind.CRISIS_TEAM)
+
+
 def _grouped(qs: Any, column: str, aggregate: Any) -> dict[str, Any]:
     return {row[column]: row["n"] for row in qs.values(column).annotate(n=aggregate).order_by(column)}
 
@@ -158,20 +238,13 @@ def coverage(region_code: str, *, year: int | None = None, populations: Mapping[
         total = qs.aggregate(n=aggregate)["n"]
         return by_child, total
 
-    active = Institution.objects.filter(status=InstitutionStatus.ACTIVE)
+    active = active_institutions()
 
     # Townships with a management group ÷ townships: a township counts when the caregroups app has an
     # active 综合管理小组 there, or the registry has an active institution of kind management_group.
     township_rows = Region.objects.filter(level=RegionLevel.TOWNSHIP, kind=RegionKind.TOWNSHIP,
                                           **{REGION_TABLE_COLUMN[RegionLevel(level)]: region.code})
-    # IN (subquery) rather than a correlated EXISTS: each subquery runs once, whatever the number of
-    # townships (a correlated one was probed per township and did not use the township index).
-    has_group: Any = Q(code__in=active.filter(kind=InstitutionKind.MANAGEMENT_GROUP).values("township_code"))
-    if apps.is_installed("xinqiao.caregroups"):
-        group_model = apps.get_model("caregroups", "ManagementGroup")
-        has_group = has_group | Q(code__in=group_model.objects.filter(active=True, kind="comprehensive")
-                                  .values("township_code"))
-    with_group = township_rows.filter(has_group)
+    with_group = township_rows.filter(has_management_group())
     if child_level:
         key = REGION_TABLE_COLUMN[RegionLevel(child_level)]
         townships_by_child = _grouped(township_rows, key, Count("code"))
@@ -189,28 +262,20 @@ def coverage(region_code: str, *, year: int | None = None, populations: Mapping[
         Count("village_code", distinct=True))
 
     # Schools with a 心理辅导室 ÷ schools known to the platform.
-    rooms = active.filter(kind=InstitutionKind.SCHOOL_ROOM)
-    has_room = Q(pk__in=rooms.values("organisation__parent")) | Q(pk__in=rooms.values("organisation"))
-    schools = Organisation.objects.filter(org_type=OrgType.SCHOOL, is_active=True)
-    schools_by_child, schools_total = per_child_and_total(schools, Count("id"))
-    served_by_child, served_total = per_child_and_total(schools.filter(has_room), Count("id"))
+    school_qs = schools()
+    schools_by_child, schools_total = per_child_and_total(school_qs, Count("id"))
+    served_by_child, served_total = per_child_and_total(school_qs.filter(has_school_room()), Count("id"))
 
     # Universities: counselling staff per student.
-    universities = active.filter(kind=InstitutionKind.UNIVERSITY_CENTRE)
-    per_student = rules.coverage_config()["targets"]["university_students_per_counsellor"]["max"]
-    meeting = Sum(Case(When(GreaterThanOrEqual(F("counsellors") * int(per_student), F("students")), then=Value(1)),
-                       default=Value(0), output_field=IntegerField()))
+    universities = university_centres()
+    meeting = Sum(meets_counsellor_ratio())
     uni = {}
     for name, agg in (("n", Count("id")), ("students", Sum("students")), ("counsellors", Sum("counsellors")),
                       ("meeting", meeting)):
         uni[name] = per_child_and_total(universities, agg)
 
     # Psychiatrists with a valid qualifying credential.
-    qualifying = [t.code for t in rules.credential_types().values() if t.counts_as == "psychiatrist"]
-    valid = Credential.objects.filter(type_code__in=qualifying, revoked_at__isnull=True
-                                      ).filter(Q(expiry_date__isnull=True) | Q(expiry_date__gte=today))
-    psychiatrists = Practitioner.objects.filter(profession=Profession.PSYCHIATRIST, status=PractitionerStatus.ACTIVE,
-                                                pk__in=valid.values("practitioner"))
+    psychiatrists = qualifying_psychiatrists(today)
     psych_by_child, psych_total = per_child_and_total(psychiatrists, Count("id"))
     population_year = _latest_year(Measure.POPULATION, region.code, year)
     pop_by_child, pop_total = _statistics(Measure.POPULATION, region, child_level, population_year,
@@ -221,10 +286,9 @@ def coverage(region_code: str, *, year: int | None = None, populations: Mapping[
             pop_total = int(populations[region.code])
 
     # Hotlines and crisis teams.
-    hotline_qs = active.filter(pk__in=PointService.objects.filter(code="hotline", point__is_active=True)
-                               .values("point__institution"))
+    hotline_qs = hotlines(active)
     hotlines_by_child, hotlines_total = per_child_and_total(hotline_qs, Count("id"))
-    teams = active.filter(kind=InstitutionKind.CRISIS_TEAM)
+    teams = crisis_teams(active)
     teams_by_child, teams_total = per_child_and_total(teams, Count("id"))
 
     target_pct = {

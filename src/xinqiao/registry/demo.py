@@ -1,7 +1,8 @@
 """The demo city's service network (广州市 4401): the core demo's organisations registered, plus more
 counselling rooms, schools, a rehabilitation site and agencies; practitioners with credentials; a
 final evaluation, an overdue finding, one public warning, one 示范单位, an application waiting for
-the county centre, a complaint, and the 2020 census populations.
+the county centre, a complaint, the 2020 census populations and synthetic 2025 populations and
+survey figures for the indicators (data/statistics/README.md).
 
 Called by ``xinqiao demo`` (``core.demo.build_demo``), deterministic for the seed and created once
 (a re-run keeps what exists). Names, numbers and coordinates are fictitious; coordinates are
@@ -35,6 +36,8 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚华玉萍红梅文辉志海燕"
 CENTRES = {"440106": (23.1247, 113.3612), "440111": (23.1575, 113.2730), "4401": (23.1291, 113.2644)}
 CENSUS = Path(__file__).resolve().parent / "data" / "statistics" / "guangzhou-census-2020.csv"
+#: Synthetic 2025 populations and survey figures for the indicators (data/statistics/README.md).
+SYNTHETIC = Path(__file__).resolve().parent / "data" / "statistics" / "demo-synthetic-figures.csv"
 WEEKDAYS_CLINIC = "1-5 08:00-12:00,14:30-17:30; 6 08:00-12:00"
 WEEKDAYS_ROOM = "1-5 09:00-12:00,14:00-17:30"
 
@@ -92,6 +95,7 @@ def extend_demo(rng: random.Random, result: Any) -> None:
         result.notes.append("registry: the demo network exists already (kept)")
         return
     statistics.load_csv(CENSUS.read_text(encoding="utf-8"))
+    statistics.load_csv(SYNTHETIC.read_text(encoding="utf-8"))
     city = Region.objects.get(code="4401")
     towns: list[Region] = list(result.townships)
     # Registered institutions: the core demo's network.
@@ -117,7 +121,7 @@ def extend_demo(rng: random.Random, result: Any) -> None:
         reg[f"mhc_{suffix}"] = _register(rng, orgs[f"mhc_{suffix}"], kind="mental_health_centre", hours=WEEKDAYS_CLINIC,
                                          services=["psychiatric_outpatient", "smd_management"])
         reg[f"general_{suffix}"] = _register(rng, orgs[f"general_{suffix}"], kind="general_hospital_clinic", beds=40,
-                                             hours=WEEKDAYS_CLINIC,
+                                             hours=WEEKDAYS_CLINIC, hospital_level=3 if suffix == "a" else 2,
                                              services=["psychiatric_outpatient", "psychology_outpatient", "elderly"])
         health_kind = ("community_health_centre" if orgs[f"chc_{suffix}"].org_type == OrgType.COMMUNITY_HEALTH_CENTRE
                        else "township_health_centre")
@@ -154,7 +158,7 @@ def extend_demo(rng: random.Random, result: Any) -> None:
     _register(rng, None, kind="rehabilitation_site", name="天河区阳光家园精神康复站", region=Region.objects.get(code="440106"),
               hours="1-5 09:00-16:30", services=["rehabilitation", "social_work"], populations=["patients"])
     _register(rng, None, kind="general_hospital_clinic", name="广州示范妇女儿童医院儿童心理门诊", region=city,
-              hours=WEEKDAYS_CLINIC, services=["psychiatric_outpatient", "child_adolescent", "psychology_outpatient"],
+              hospital_level=3, hours=WEEKDAYS_CLINIC, services=["psychiatric_outpatient", "child_adolescent", "psychology_outpatient"],
               populations=["children", "adolescents"])
     second_agency = _register(rng, None, kind="counselling_agency", name="白云区心晴心理咨询工作室",
                               region=Region.objects.get(code="440111"), hours="2-7 10:00-20:00",

@@ -17,6 +17,7 @@ from xinqiao.registry.models import (
     ComplaintCategory,
     EvaluationKind,
     Finding,
+    HospitalLevel,
     InstitutionKind,
     LicensingStatus,
     Population,
@@ -95,6 +96,8 @@ class InstitutionForm(KeyedForm):
     languages = forms.CharField(label=_("languages (hotlines)"), max_length=128, required=False,
                                 help_text=_("Separated by commas, e.g. 普通话, 粤语, English."))
     beds = forms.IntegerField(label=_("beds"), required=False, min_value=0)
+    hospital_level = forms.TypedChoiceField(label=_("hospital level"), required=False, coerce=int, empty_value=None,
+                                            choices=[("", "—"), *HospitalLevel.choices])
     students = forms.IntegerField(label=_("students"), required=False, min_value=0)
     counsellors = forms.IntegerField(label=_("full-time counselling staff"), required=False, min_value=0)
     business_licence_number = forms.CharField(label=_("business licence number"), max_length=32, required=False)
@@ -126,8 +129,8 @@ class InstitutionForm(KeyedForm):
             longitude=d.get("longitude"), open_24h=bool(d.get("open_24h")), hours=d.get("hours") or "",
             hours_note=d.get("hours_note") or "", services=list(d.get("services") or []),
             populations=list(d.get("populations") or []), languages=_list(d.get("languages") or ""),
-            beds=d.get("beds"), students=d.get("students"), counsellors=d.get("counsellors"),
-            business_licence_number=d.get("business_licence_number") or "",
+            beds=d.get("beds"), hospital_level=d.get("hospital_level"), students=d.get("students"),
+            counsellors=d.get("counsellors"), business_licence_number=d.get("business_licence_number") or "",
             licence_scope=d.get("licence_scope") or "", licensing_status=d.get("licensing_status") or "",
             village_code=d.get("village_code") or "", village_name=d.get("village_name") or "",
             own_organisation=bool(d.get("own_organisation")),

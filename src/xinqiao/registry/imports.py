@@ -64,7 +64,8 @@ INSTITUTION_COLUMNS: list[tuple[str, str, bool]] = [
     ("phone", "电话", False), ("latitude", "纬度", False), ("longitude", "经度", False),
     ("open_24h", "24小时开放", False), ("hours", "开放时间", False), ("hours_note", "开放时间说明", False),
     ("services", "服务项目", False), ("populations", "服务人群", False), ("languages", "语言", False),
-    ("beds", "床位数", False), ("students", "学生数", False), ("counsellors", "专职心理人员数", False),
+    ("beds", "床位数", False), ("hospital_level", "医院等级", False), ("students", "学生数", False),
+    ("counsellors", "专职心理人员数", False),
     ("business_licence_number", "营业执照号", False), ("licence_scope", "经营范围", False),
     ("licensing_status", "许可状态", False), ("village_code", "村（居）代码", False),
     ("village_name", "村（居）名称", False), ("unified_credit_code", "统一社会信用代码", False),
@@ -76,6 +77,10 @@ PRACTITIONER_COLUMNS: list[tuple[str, str, bool]] = [
     ("credential_type", "证书类型", False), ("credential_number", "证书编号", False), ("issuer", "发证机关", False),
     ("issue_date", "发证日期", False), ("expiry_date", "有效期至", False), ("scope", "执业范围", False),
 ]
+#: 医院等级 as written in a workbook: 1/2/3, 一级/二级/三级 (三甲, 二乙 … count by their level).
+HOSPITAL_LEVELS = {**{str(n): n for n in (1, 2, 3)}, **{f"{zh}级": n for n, zh in ((1, "一"), (2, "二"), (3, "三"))},
+                   **{f"{zh}{g}": n for n, zh in ((1, "一"), (2, "二"), (3, "三")) for g in "甲乙丙"},
+                   **{f"{zh}级{g}等": n for n, zh in ((1, "一"), (2, "二"), (3, "三")) for g in "甲乙丙"}}
 TRUE_WORDS = {"是", "y", "yes", "true", "1", "√", "24"}
 FALSE_WORDS = {"否", "n", "no", "false", "0", ""}
 SPLIT = re.compile(r"[、,，;；/]+")
@@ -264,6 +269,8 @@ def _check_institutions(actor: Any, rows: list[tuple[int, dict[str, Any]]],
         if flag not in TRUE_WORDS | FALSE_WORDS:
             err("open_24h", _("Open 24 hours: write 是 or 否."))
         kind = kinds.get(_text(row.get("kind")).lower(), _text(row.get("kind")))
+        level_text = _text(row.get("hospital_level"))
+        hospital_level = HOSPITAL_LEVELS.get(level_text, -1) if level_text else None
         status_text = _text(row.get("licensing_status"))
         data = InstitutionInput(
             name=_text(row.get("name")), kind=kind, region_code=_text(row.get("region_code")),
@@ -272,7 +279,8 @@ def _check_institutions(actor: Any, rows: list[tuple[int, dict[str, Any]]],
             services=_codes(row.get("services"), services) or list(rules.kinds().get(kind, {}).get("services", [])),
             populations=_codes(row.get("populations"), populations),
             languages=[x for x in SPLIT.split(_text(row.get("languages"))) if x],
-            beds=numbers.get("beds"), students=numbers.get("students"), counsellors=numbers.get("counsellors"),
+            beds=numbers.get("beds"), hospital_level=hospital_level, students=numbers.get("students"),
+            counsellors=numbers.get("counsellors"),
             business_licence_number=_text(row.get("business_licence_number")),
             licence_scope=_text(row.get("licence_scope")),
             licensing_status=licensing.get(status_text.lower(), status_text) if status_text else "",
@@ -472,6 +480,7 @@ def template_workbook() -> bytes:
         notes.append(["职业 (profession)", "、".join(f"{c} {label}" for c, label in Profession.choices)])
         notes.append(["证书类型 (credential_type)", "、".join(f"{t.code} {t.zh}" for t in rules.credential_types().values())])
         notes.append(["开放时间 (hours)", "1-5 08:00-12:00,14:00-17:30; 6 09:00-12:00（1=周一 … 7=周日）"])
+        notes.append(["医院等级 (hospital_level)", "1/2/3 或 一级/二级/三级（三甲等亦可）"])
         notes.append(["区划代码 (region_code)", "统计用区划代码，县级 6 位或乡级 9 位"])
         notes.append(["必填", "、".join(zh for _k, zh, r in INSTITUTION_COLUMNS + PRACTITIONER_COLUMNS if r)])
     out = io.BytesIO()

@@ -42,6 +42,7 @@ class InstitutionOut(Schema):
     demonstration: bool
     demonstration_year: int | None
     beds: int | None
+    hospital_level: int | None
     students: int | None
     counsellors: int | None
 
@@ -71,6 +72,7 @@ class InstitutionIn(Schema):
     populations: list[str] = []
     languages: list[str] = []
     beds: int | None = Field(None, ge=0)
+    hospital_level: int | None = Field(None, ge=1, le=3)
     students: int | None = Field(None, ge=0)
     counsellors: int | None = Field(None, ge=0)
     business_licence_number: str = Field("", max_length=32)

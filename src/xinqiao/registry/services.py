@@ -29,6 +29,7 @@ from xinqiao.registry.models import (
     ApplicationEvent,
     ApplicationKind,
     ApplicationStatus,
+    HospitalLevel,
     Institution,
     InstitutionKind,
     InstitutionStatus,
@@ -117,6 +118,7 @@ class InstitutionInput:
     populations: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     beds: int | None = None
+    hospital_level: int | None = None
     students: int | None = None
     counsellors: int | None = None
     business_licence_number: str = ""
@@ -174,6 +176,8 @@ def validate_details(data: InstitutionInput) -> InstitutionInput:
         errors["populations"] = _("Populations served: unknown group “%(code)s”.") % {"code": bad[0]}
     data.populations = sorted(set(data.populations))
     data.languages = [x.strip() for x in data.languages if x.strip()][:10]
+    if data.hospital_level is not None and data.hospital_level not in HospitalLevel.values:
+        errors["hospital_level"] = _("Hospital level: 1, 2 or 3 (一级, 二级, 三级).")
     for name in ("beds", "students", "counsellors"):
         value = getattr(data, name)
         if value is not None and (not isinstance(value, int) or value < 0):
@@ -201,7 +205,8 @@ def snapshot(institution: Institution) -> dict[str, Any]:
     data = InstitutionInput(
         name=org.name, kind=institution.kind, region_code=institution.region_id, address=org.address,
         phone=org.phone, email=org.email, unified_credit_code=org.unified_credit_code,
-        beds=institution.beds, students=institution.students, counsellors=institution.counsellors,
+        beds=institution.beds, hospital_level=institution.hospital_level, students=institution.students,
+        counsellors=institution.counsellors,
         business_licence_number=institution.business_licence_number, licence_scope=institution.licence_scope,
         licensing_status=institution.licensing_status, village_code=institution.village_code,
         village_name=institution.village_name,
@@ -294,7 +299,7 @@ def apply_details(data: InstitutionInput, *, actor: Any, institution: Institutio
     institution.organisation = org
     institution.kind = data.kind
     institution.region_id = data.region_code
-    for name in ("beds", "students", "counsellors", "business_licence_number", "licence_scope",
+    for name in ("beds", "hospital_level", "students", "counsellors", "business_licence_number", "licence_scope",
                  "licensing_status", "village_code", "village_name"):
         setattr(institution, name, getattr(data, name))
     is_new = institution.pk is None

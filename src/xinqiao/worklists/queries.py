@@ -184,11 +184,20 @@ def _annotations(code: str, today: date) -> dict[str, Expression]:
     return {}
 
 
+#: The patient fields a row shows (``masks.present(..., fields=ROW_FIELDS)``): the page, the API and
+#: the export show these and nothing else of ``Patient.PII_FIELDS``.
+ROW_FIELDS: tuple[str, ...] = (
+    "danger_level", "last_classification", "last_followup_date", "next_followup_due", "responsible_doctor",
+)
+#: The person fields a row shows.
+PERSON_ROW_FIELDS: tuple[str, ...] = ("name",)
+
+
 @lru_cache(maxsize=1)
 def _related() -> tuple[str, ...]:
-    """Joined in the list query: person (name), township, and every relation ``present`` reads
-    (responsible doctor, confirming hospital, …), so that showing a row never queries again."""
-    relations = [f for f in Patient.PII_FIELDS if Patient._meta.get_field(f).is_relation]
+    """Joined in the list query: person (name), township, and every relation among the row's fields
+    (the responsible doctor), so that showing a row never queries again."""
+    relations = [f for f in ROW_FIELDS if Patient._meta.get_field(f).is_relation]
     return ("person", "region", *relations)
 
 
@@ -200,15 +209,20 @@ def _base(user: Any, mine: bool, action: str) -> QuerySet[Patient]:
 
 def worklist_counts(user: Any, *, today: date | None = None, mine: bool = False) -> dict[str, int]:
     """How many patients are on each list: ONE aggregate query."""
-    today = today or timezone.localdate()
-    totals = _base(user, mine, "view").order_by().aggregate(
+    return _counts(_base(user, mine, "view"), today or timezone.localdate())
+
+
+def _counts(base: QuerySet[Patient], today: date) -> dict[str, int]:
+    totals = base.order_by().aggregate(
         **{code: Count("pk", filter=list_condition(code, today)) for code in rules.LIST_CODES})
     return {code: int(totals[code] or 0) for code in rules.LIST_CODES}
 
 
-def _members(user: Any, code: str, today: date, mine: bool, action: str) -> QuerySet[Patient]:
+def _members(user: Any, code: str, today: date, mine: bool, action: str,
+             base: QuerySet[Patient] | None = None) -> QuerySet[Patient]:
     """The list's rows, unjoined and ordered: what the page's sub-select sorts (narrow rows sort fast)."""
-    return _base(user, mine, action).filter(list_condition(code, today)).order_by(*_ordering(code))
+    base = _base(user, mine, action) if base is None else base
+    return base.filter(list_condition(code, today)).order_by(*_ordering(code))
 
 
 def _rows(code: str, today: date, where: Q) -> QuerySet[Patient]:
@@ -252,8 +266,8 @@ def full_fields(user: Any) -> frozenset[str]:
 def make_row(user: Any, patient: Patient, full: frozenset[str] | None = None) -> WorklistRow:
     """One row; ``days`` only where the user may see follow-up dates (it reveals them)."""
     full = full_fields(user) if full is None else full
-    shown = present(user, patient)
-    person = present(user, patient.person)
+    shown = present(user, patient, fields=ROW_FIELDS)
+    person = present(user, patient.person, fields=PERSON_ROW_FIELDS)
     dated = "next_followup_due" in full
     return WorklistRow(
         patient=patient,
@@ -283,9 +297,10 @@ def worklist_page(user: Any, code: str, *, page: int | str | None = 1, per_page:
     """One page of list ``code``: two queries (the counts, unless given, and the rows)."""
     check_code(code)
     today = today or timezone.localdate()
-    counts = worklist_counts(user, today=today, mine=mine) if counts is None else counts
+    base = _base(user, mine, "view")  # the scope, worked out once for both queries
+    counts = _counts(base, today) if counts is None else counts
     size = per_page or rules.settings().page_size
-    members = _members(user, code, today, mine, "view")
+    members = _members(user, code, today, mine, "view", base)
     paginator = Paginator(members, size)
     paginator.__dict__["count"] = counts[code]  # known from the aggregate: no second COUNT
     current = paginator.get_page(page)

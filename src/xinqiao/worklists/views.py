@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 
 from xinqiao.worklists import exports, queries, rules, services
 from xinqiao.worklists.labels import list_description, list_label
-from xinqiao.worklists.links import patient_links
+from xinqiao.worklists.links import patients_links, worklist_urls
 
 
 def _require(request: HttpRequest, perm: str = queries.PERMISSION) -> None:
@@ -39,14 +39,18 @@ def _code_or_404(code: str) -> str:
 
 def _context(request: HttpRequest, result: queries.WorklistPage, *, overview: bool) -> dict[str, Any]:
     mine = _mine(request)
+    urls = worklist_urls()  # reversed once, not per tab and link
+    links = patients_links([row.patient.pk for row in result.rows])
     return {
         "result": result,
         "code": result.code,
         "label": list_label(result.code),
         "description": list_description(result.code),
-        "tabs": [{"code": c, "label": list_label(c), "count": result.counts[c], "active": c == result.code}
-                 for c in rules.LIST_CODES],
-        "rows": [{"row": row, "links": patient_links(row.patient.pk)} for row in result.rows],
+        "list_url": urls[result.code]["list"],
+        "export_url": urls[result.code]["export"],
+        "tabs": [{"code": c, "label": list_label(c), "count": result.counts[c], "active": c == result.code,
+                  "url": urls[c]["list"]} for c in rules.LIST_CODES],
+        "rows": [{"row": row, "links": row_links} for row, row_links in zip(result.rows, links, strict=True)],
         "mine": mine,
         "mine_query": "mine=1&" if mine else "",
         "overview": overview,

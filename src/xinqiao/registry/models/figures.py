@@ -2,9 +2,11 @@
 
 ``LookupCount`` is how the public credential look-up is counted without being logged: one row per
 day, channel and outcome with a number, and nothing about who asked or what they asked for.
-``RegionStatistic`` holds the denominators the coverage figures need and the platform does not
-otherwise know (population, villages and communities): loaded from a data file
-(``xinqiao load-region-statistics``) until the indicators app imports populations.
+``RegionStatistic`` holds the denominators the coverage figures and the indicators need and the
+platform does not otherwise know (population and its urban/rural split, villages and communities,
+awareness and depression survey results): loaded from a CSV or Excel file by the indicators app
+(``xinqiao load-population``, the upload page) or, for the registry's own demo, by
+``xinqiao load-region-statistics``.
 """
 
 from __future__ import annotations
@@ -49,15 +51,31 @@ class LookupCount(models.Model):
 
 
 class Measure(models.TextChoices):
+    """What a regional figure counts. Survey measures come in pairs (respondents, those who meet the
+    standard; patients, those treated), so a rate is a ratio of two whole numbers (indicators app)."""
+
     POPULATION = "population", _("resident population (常住人口)")
+    POPULATION_URBAN = "population_urban", _("urban resident population (城镇常住人口)")
+    POPULATION_RURAL = "population_rural", _("rural resident population (乡村常住人口)")
     VILLAGES = "villages", _("villages and communities (村（居）委会)")
+    AWARENESS_URBAN_SURVEYED = "awareness_urban_surveyed", _("awareness survey: urban respondents")
+    AWARENESS_URBAN_AWARE = "awareness_urban_aware", _("awareness survey: urban respondents meeting the standard")
+    AWARENESS_RURAL_SURVEYED = "awareness_rural_surveyed", _("awareness survey: rural respondents")
+    AWARENESS_RURAL_AWARE = "awareness_rural_aware", _("awareness survey: rural respondents meeting the standard")
+    AWARENESS_STUDENTS_SURVEYED = "awareness_students_surveyed", _("awareness survey: student respondents")
+    AWARENESS_STUDENTS_AWARE = "awareness_students_aware", _(
+        "awareness survey: student respondents meeting the standard")
+    DEPRESSION_BASELINE_CASES = "depression_baseline_cases", _("depression survey, baseline: people with depression")
+    DEPRESSION_BASELINE_TREATED = "depression_baseline_treated", _("depression survey, baseline: of them treated")
+    DEPRESSION_CASES = "depression_cases", _("depression survey, current: people with depression")
+    DEPRESSION_TREATED = "depression_treated", _("depression survey, current: of them treated")
 
 
 class RegionStatistic(InRegion):
     """A figure for one region and year, with its source (the denominators of coverage)."""
 
     year = models.PositiveSmallIntegerField(_("year"))
-    measure = models.CharField(_("measure"), max_length=16, choices=Measure.choices)
+    measure = models.CharField(_("measure"), max_length=32, choices=Measure.choices)
     value = models.PositiveBigIntegerField(_("value"))
     source = models.CharField(_("source"), max_length=255, blank=True)
 

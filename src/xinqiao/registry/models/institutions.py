@@ -75,6 +75,14 @@ class ServiceCode(models.TextChoices):
     SMD_MANAGEMENT = "smd_management", _("severe mental disorder management (精防)")
 
 
+class HospitalLevel(models.IntegerChoices):
+    """医院等级 (《医院分级管理办法》): the "二级以上综合医院" of 意见 13 are levels 2 and 3."""
+
+    PRIMARY = 1, _("level 1 hospital (一级)")
+    SECONDARY = 2, _("level 2 hospital (二级)")
+    TERTIARY = 3, _("level 3 hospital (三级)")
+
+
 class Population(models.TextChoices):
     """Who a service point serves."""
 
@@ -119,6 +127,9 @@ class Institution(InRegion):
     demonstration = models.BooleanField(_("demonstration unit (示范单位)"), default=False)
     demonstration_year = models.PositiveSmallIntegerField(_("demonstration year"), null=True, blank=True)
     beds = models.PositiveIntegerField(_("beds"), null=True, blank=True)
+    hospital_level = models.PositiveSmallIntegerField(
+        _("hospital level"), choices=HospitalLevel.choices, null=True, blank=True,
+        help_text=_("For hospitals: 一级, 二级 or 三级 (the general-hospital indicator counts 二级 and above)."))
     students = models.PositiveIntegerField(_("students"), null=True, blank=True)
     counsellors = models.PositiveIntegerField(_("full-time counselling staff"), null=True, blank=True)
     business_licence_number = models.CharField(_("business licence number"), max_length=32, blank=True)

@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, str] = {
     "import": "bench.import_bench",
     "lookup": "bench.lookup",
     "worklist": "bench.worklist",
+    "indicators": "bench.indicators",
 }
 
 

@@ -6,6 +6,9 @@ of ``--region`` (default 广东省, ``44``), the clinics and community doctors t
 follow-up histories over ``--years`` consistent with the national rules engine. PostgreSQL is fed
 with ``COPY``; see ``patients/synth.py`` and ``docs/operations/synth.md``.
 
+``--screenings N`` adds N anonymous screening responses over the same townships
+(``screening/synth.py``) without changing the patients or follow-ups a seed gives.
+
 Prints one JSON line on stdout (patients, follow-ups, rows per table, seconds); progress on stderr.
 """
 
@@ -41,6 +44,9 @@ class Command(BaseCommand):
                                  f"them after (auto: from {synth.FAST_LOAD_FROM} patients)")
         parser.add_argument("--key-prefix", default="",
                             help="submission-key prefix that names the population (default synth:<seed>:)")
+        parser.add_argument("--screenings", type=int, default=0,
+                            help="also add this many anonymous screening responses (PHQ-9, GAD-7 …, scored by the "
+                                 "screening engine) over the same townships (default 0)")
         parser.add_argument("--replace", action="store_true",
                             help="delete an existing population with the same prefix first")
 
@@ -67,7 +73,7 @@ class Command(BaseCommand):
         opts = synth.SynthOptions(
             patients=options["patients"], seed=options["seed"], years=options["years"], region=region,
             today=today, batch=max(synth.CHUNK, options["batch"]), workers=max(0, options["workers"]),
-            key_prefix=options["key_prefix"], indexes=options["indexes"],
+            key_prefix=options["key_prefix"], indexes=options["indexes"], screenings=max(0, options["screenings"]),
         )
         existing = synth.population_size(opts.prefix)
         if existing:
