@@ -158,6 +158,7 @@ CELERY_BEAT_SCHEDULE = {
     "escalate-overdue-alerts": {"task": "screening.escalate_overdue_alerts", "schedule": 5 * 60},
     "flag-overdue": {"task": "worklists.flag_overdue", "schedule": crontab(hour=6, minute=30)},
     "referral-reminders": {"task": "referrals.send_reminders", "schedule": 60 * 60},
+    "indicators-nightly": {"task": "indicators.refresh_nightly", "schedule": crontab(hour=2, minute=15)},
 }
 
 # --- Accounts and authentication -----------------------------------------------------------------

@@ -77,12 +77,18 @@ _COLUMNS: tuple[str, ...] = (
 )
 
 
+def _field(name: str) -> models.Field[Any, Any]:
+    field = AuditEvent._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
+
+
 @cache
 def _append_sql() -> str:
     """The statement of ``_append_in_one_statement`` (identifiers from the models' metadata only)."""
     quote = connection.ops.quote_name
     event, head = quote(AuditEvent._meta.db_table), quote(AuditChainHead._meta.db_table)
-    columns = ", ".join(quote(AuditEvent._meta.get_field(c).column) for c in _COLUMNS)
+    columns = ", ".join(quote(_field(c).column) for c in _COLUMNS)
     values = ", ".join(["%s"] * len(_COLUMNS))
     # No value is interpolated (every value is a parameter): S608 does not apply.
     return (
@@ -111,8 +117,7 @@ def _append_in_one_statement(event: AuditEvent) -> bool:
     before, found, after = canonical.partition(marker.encode())
     if not found or marker.encode() in after:
         return False
-    field = AuditEvent._meta.get_field
-    params = [before, after, *(field(c).get_db_prep_save(getattr(event, field(c).attname), connection)
+    params = [before, after, *(_field(c).get_db_prep_save(getattr(event, _field(c).attname), connection)
                                for c in _COLUMNS)]
     with connection.cursor() as cursor:
         cursor.execute(_append_sql(), params)

@@ -128,12 +128,16 @@ def _choice_map(cls: type[models.Model], name: str) -> tuple[str, dict[Any, Any]
     except FieldDoesNotExist:
         return None
     method = inspect.getattr_static(cls, f"get_{name}_display", None)
-    if not (isinstance(method, partialmethod) and method.func is models.Model._get_FIELD_display
+    if not (isinstance(method, partialmethod) and method.func is _DJANGO_DISPLAY
             and method.keywords.get("field") is field):
         return None
     if not isinstance(field.choices, list | tuple):  # callable choices: evaluated at each call
         return None
     return str(field.attname), dict(make_hashable(field.flatchoices))
+
+
+#: Django's implementation behind every generated ``get_FOO_display``.
+_DJANGO_DISPLAY = models.Model._get_FIELD_display  # type: ignore[attr-defined]
 
 
 @cache

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -89,13 +90,18 @@ def create_person(actor: Any, data: PersonInput) -> Person:
     return person
 
 
+def _sort_key(name: str, row: Any) -> tuple[bool, Any]:
+    value = getattr(row, name)
+    return value is not None, value
+
+
 def _in_model_order(rows: list[Any], model: Any) -> list[Any]:
     """``rows`` in the model's ``Meta.ordering``, sorted here: a blind-index look-up finds one row or a
     handful, and an SQL ``ORDER BY`` on them only cost compiling it (the index probe is the same)."""
     for key in reversed(list(model._meta.ordering or ["pk"])):
         name = str(key).lstrip("-")
         name = "pk" if name == "id" else name
-        rows.sort(key=lambda r, n=name: (getattr(r, n) is not None, getattr(r, n)), reverse=str(key).startswith("-"))
+        rows.sort(key=partial(_sort_key, name), reverse=str(key).startswith("-"))
     return rows
 
 
