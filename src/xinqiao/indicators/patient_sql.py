@@ -158,10 +158,11 @@ r AS (
 fu AS (
   SELECT patient_id, followup_date, method, adherence, classification,
          trouble_count + disaster_count AS incidents, minor_trouble_count AS minor,
-         ROW_NUMBER() OVER (PARTITION BY patient_id ORDER BY followup_date DESC, id DESC) AS rn,
-         LAG(followup_date) OVER (PARTITION BY patient_id ORDER BY followup_date, id) AS prev_date
+         CASE WHEN LEAD(id) OVER w IS NULL THEN 1 ELSE 0 END AS rn,
+         LAG(followup_date) OVER w AS prev_date
   FROM followups_followup
   WHERE outcome = 'visited' AND followup_date >= %(wstart)s AND followup_date <= %(end)s{mine}
+  WINDOW w AS (PARTITION BY patient_id ORDER BY followup_date, id)
 ),
 fa AS (
   SELECT patient_id, COUNT(*) AS n,
