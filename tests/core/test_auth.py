@@ -308,6 +308,16 @@ def test_active_session_is_kept(client: Client, cast) -> None:  # type: ignore[n
     assert client.session[IdleTimeoutMiddleware.SESSION_KEY] > time.time() - 5
 
 
+def test_a_recent_time_last_seen_is_not_rewritten(client: Client, cast) -> None:  # type: ignore[no-untyped-def]
+    login_verified(client, cast["community_doctor_a"])
+    session = client.session
+    recent = time.time() - (IdleTimeoutMiddleware.TOUCH_SECONDS - 20)
+    session[IdleTimeoutMiddleware.SESSION_KEY] = recent
+    session.save()
+    assert client.get("/persons/").status_code == 200
+    assert client.session[IdleTimeoutMiddleware.SESSION_KEY] == recent  # no session write for it
+
+
 # --- Security headers ----------------------------------------------------------------------------
 
 

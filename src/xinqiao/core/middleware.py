@@ -41,9 +41,15 @@ class RequestContextMiddleware:
 
 
 class IdleTimeoutMiddleware:
-    """Log out a session idle for longer than ``XINQIAO_IDLE_MINUTES`` (enforced server-side)."""
+    """Log out a session idle for longer than ``XINQIAO_IDLE_MINUTES`` (enforced server-side).
+
+    The time last seen is rewritten only when it is ``TOUCH_SECONDS`` old or more: a session write is
+    a transaction of three statements on every request otherwise (measured on the work-list page,
+    docs/benchmarks.md). A session may therefore end up to a minute earlier than the idle limit.
+    """
 
     SESSION_KEY = "xinqiao_last_seen"
+    TOUCH_SECONDS = 60
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -59,7 +65,8 @@ class IdleTimeoutMiddleware:
                 messages.info(request, _("You were signed out after %(minutes)d minutes without activity.")
                               % {"minutes": settings.XINQIAO_IDLE_MINUTES})
                 return redirect_to_login(request.get_full_path())
-            request.session[self.SESSION_KEY] = now
+            if last is None or now - float(last) >= self.TOUCH_SECONDS:
+                request.session[self.SESSION_KEY] = now
         return self.get_response(request)
 
 
