@@ -147,7 +147,8 @@ _ID_SPACE = BIRTH_DAYS * 500
 _ID_STRIDE = 7_368_787
 
 
-def _cumulative(weights: Sequence[tuple[Any, float]]) -> tuple[list[Any], list[float]]:
+def cumulative_weights(weights: Sequence[tuple[Any, float]]) -> tuple[list[Any], list[float]]:
+    """The values and their running weight totals, for ``bisect`` over ``random() × total``."""
     values, cum, total = [], [], 0.0
     for value, weight in weights:
         total += weight
@@ -156,8 +157,8 @@ def _cumulative(weights: Sequence[tuple[Any, float]]) -> tuple[list[Any], list[f
     return values, cum
 
 
-_DIAG_VALUES, _DIAG_CUM = _cumulative(DIAGNOSIS_WEIGHTS)
-_SOURCE_VALUES, _SOURCE_CUM = _cumulative(SOURCE_WEIGHTS)
+_DIAG_VALUES, _DIAG_CUM = cumulative_weights(DIAGNOSIS_WEIGHTS)
+_SOURCE_VALUES, _SOURCE_CUM = cumulative_weights(SOURCE_WEIGHTS)
 
 
 # --- Options and plan --------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from xinqiao.patients.synth import cumulative_weights
 from xinqiao.screening import rules
 from xinqiao.screening.instruments import load
 from xinqiao.screening.models import ScreeningResponse, Source
@@ -71,17 +72,8 @@ COLUMNS = (
 NULL = "\\N"
 
 
-def _cum(weights: Sequence[tuple[Any, float]]) -> tuple[list[Any], list[float]]:
-    values, cum, acc = [], [], 0.0
-    for value, weight in weights:
-        acc += weight
-        values.append(value)
-        cum.append(acc)
-    return values, cum
-
-
-_INST_VALUES, _INST_CUM = _cum(INSTRUMENT_WEIGHTS)
-_SOURCE_VALUES, _SOURCE_CUM = _cum(SOURCE_WEIGHTS)
+_INST_VALUES, _INST_CUM = cumulative_weights(INSTRUMENT_WEIGHTS)
+_SOURCE_VALUES, _SOURCE_CUM = cumulative_weights(SOURCE_WEIGHTS)
 
 
 def _pick(rng: random.Random, values: list[Any], cum: list[float]) -> Any:
