@@ -223,14 +223,14 @@ def test_csv_in_gb18030(cast: dict[str, Any], towns: list[Region]) -> None:
 
 def test_a_failure_while_committing_leaves_nothing(cast: dict[str, Any], towns: list[Region],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    real = bulk.insert_rows
+    real = bulk.write_rows
 
-    def failing(model: Any, rows: Any, **kw: Any) -> list[int]:
+    def failing(model: Any, rows: Any, stream: Any, **kw: Any) -> list[int] | None:
         if model is PersonalSupplement:
             raise RuntimeError("disk full")
-        return real(model, rows, **kw)
+        return real(model, rows, stream, **kw)
 
-    monkeypatch.setattr(bulk, "insert_rows", failing)
+    monkeypatch.setattr(bulk, "write_rows", failing)
     with pytest.raises(RuntimeError):
         run(cast["community_doctor_a"], [patient_row(towns[0].code)])
     assert not Person.objects.exists() and not Patient.objects.exists() and not ImportBatch.objects.exists()

@@ -11,11 +11,16 @@ encrypted fields through ``Encryptor`` (same format and associated data as
 ``core.crypto.encrypt``, one cipher object per column instead of a key-ring look-up per value),
 JSON as text. On SQLite (the embedded default) it is ``bulk_create`` with the same inputs.
 
-``copy_stream()`` overlaps the database's work with this process's: inside it, each batch's COPY
-text is handed to a writer thread that sends it on the same connection, in the same transaction,
-while the caller formats and encrypts the next batch. Foreign keys are checked per statement
-(``SET CONSTRAINTS ALL IMMEDIATE``) so that their checks run during the stream rather than all at
-COMMIT. An error in the writer aborts the transaction and is raised when the stream closes.
+``copy_stream()`` overlaps the database's work with this process's: inside it, a writer thread
+owns the connection and runs, in order, the jobs it is given, in the caller's transaction: each
+batch's COPY text (``put``), and any other statement whose result the caller collects later
+(``submit`` returns a ``Future``: id blocks from a sequence, look-ups, register numbers), while the
+caller goes on reading, checking, formatting and encrypting. The caller never touches the
+connection while the stream is open, so it never waits for a COPY in flight. Foreign keys are
+checked per statement (``SET CONSTRAINTS ALL IMMEDIATE``) so that their checks run during the
+stream rather than all at COMMIT. An error in a job aborts the transaction: every later job fails
+with it, and it is raised when the stream closes. On SQLite there is no thread: ``copy_stream``
+yields ``SyncStream``, which runs each job at once on Django's cursor.
 
 Rows are dicts ``{attname: value}``; missing fields take their model default.
 """
@@ -27,10 +32,12 @@ import json
 import os
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import connection, models
 from django.utils import timezone
@@ -94,14 +101,16 @@ class CopyTable:
     encryption), then joined row by row.
     """
 
-    def __init__(self, model: type[models.Model], keys: Sequence[str]) -> None:
+    def __init__(self, model: type[models.Model], keys: Sequence[str], *, with_ids: bool = True) -> None:
         from xinqiao.patients.synth import Table
 
         meta = model._meta
         assert meta.pk is not None
         now = timezone.now()
         by_attname = {f.attname: f for f in meta.concrete_fields}
-        provided = [meta.pk.attname, *(k for k in keys if k != meta.pk.attname)]
+        self.with_ids = with_ids
+        # Without ids the database numbers the rows (the caller never needs them back).
+        provided = [*([meta.pk.attname] if with_ids else []), *(k for k in keys if k != meta.pk.attname)]
         # Columns the rows do not carry: their default, computed once (``synth.Table``). A
         # NOT NULL column without a default gets what ``bulk_create`` would give it (``""``).
         for f in meta.concrete_fields:
@@ -111,7 +120,7 @@ class CopyTable:
         self.table = Table(model, provided, now.isoformat())
         self.sql = self.table.copy_sql()
         self.columns: list[tuple[str, str, str, Encryptor | None]] = []
-        for attname in provided[1:]:
+        for attname in provided[1 if with_ids else 0:]:
             f = by_attname[attname]
             kind = _kind(f)
             encrypt = Encryptor(f.aad) if isinstance(f, EncryptedTextField) else None
@@ -140,48 +149,96 @@ class CopyTable:
             return [default if v is missing else json.dumps(v, ensure_ascii=False).translate(escapes) for v in values]
         return [default if v is missing else null if v is None else str(v).translate(escapes) for v in values]
 
-    def lines(self, ids: Sequence[int], rows: Sequence[dict[str, Any]]) -> str:
-        """The COPY text of ``rows`` with primary keys ``ids``."""
+    def lines(self, ids: Sequence[int] | None, rows: Sequence[dict[str, Any]]) -> str:
+        """The COPY text of ``rows`` with primary keys ``ids`` (``None`` when built ``with_ids=False``)."""
         missing = _MISSING
-        columns = [[str(pk) for pk in ids]]
+        assert (ids is not None) == self.with_ids
+        columns = [[str(pk) for pk in ids]] if ids is not None else []
         for attname, kind, default, encrypt in self.columns:
             columns.append(self._texts(kind, encrypt, [row.get(attname, missing) for row in rows], default))
         suffix = self.table.suffix + "\n"
         return "".join([("\t".join(parts) + suffix) for parts in zip(*columns, strict=True)])
 
 
+Job = Callable[[Any], Any]
+
+
 class CopyStream:
-    """A writer thread sending COPY batches on the caller's connection (same transaction)."""
+    """A writer thread running jobs on the caller's connection, in order, in the same transaction.
+
+    A job is a function of a DB-API cursor (``psycopg.ClientCursor``, which binds parameters as
+    Django's own cursors do, so a queryset's ``sql_with_params()`` runs unchanged); COPY jobs get
+    the raw connection's cursor.
+    """
 
     def __init__(self) -> None:
-        self._raw = connection.connection
-        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=4)
+        raw = connection.connection
+        assert raw is not None
+        self._raw = raw
+        self._queue: queue.Queue[tuple[Job, Future[Any], bool] | None] = queue.Queue(maxsize=8)
         self._thread = threading.Thread(target=self._run, name="import-copy", daemon=True)
         self.error: BaseException | None = None
 
     def start(self) -> None:
         self._thread.start()
 
+    def submit(self, job: Job) -> Future[Any]:
+        """Run ``job(cursor)`` after the jobs before it; its result (or error) comes in the future."""
+        return self._enqueue(job, copy=False)
+
     def put(self, sql: str, payload: bytes) -> None:
+        """Send ``payload`` with the COPY statement ``sql``."""
+        def copy_job(cursor: Any) -> None:
+            with cursor.copy(sql) as copy:
+                copy.write(payload)
+
+        self._enqueue(copy_job, copy=True)
+
+    def _enqueue(self, job: Job, *, copy: bool) -> Future[Any]:
         if self.error is not None:
             raise self.error
-        self._queue.put((sql, payload))
+        future: Future[Any] = Future()
+        self._queue.put((job, future, copy))
+        return future
 
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join()
 
     def _run(self) -> None:
-        assert self._raw is not None
         while (item := self._queue.get()) is not None:
-            if self.error is not None:
-                continue  # the transaction is aborted: drain until closed
-            sql, payload = item
+            job, future, copy = item
+            if self.error is not None:  # the transaction is aborted: fail what follows until closed
+                future.set_exception(self.error)
+                continue
             try:
-                with self._raw.cursor() as cursor, cursor.copy(sql) as copy:
-                    copy.write(payload)
+                cursor_class = psycopg.Cursor if copy else psycopg.ClientCursor
+                with cursor_class(self._raw) as cursor:
+                    future.set_result(job(cursor))
             except BaseException as exc:  # re-raised in the caller's thread by copy_stream
                 self.error = exc
+                future.set_exception(exc)
+
+
+class SyncStream:
+    """``CopyStream``'s job interface where there is no COPY (SQLite): each job runs at once."""
+
+    def submit(self, job: Job) -> Future[Any]:
+        future: Future[Any] = Future()
+        with connection.cursor() as cursor:
+            future.set_result(job(cursor))
+        return future
+
+
+@contextmanager
+def job_stream() -> Iterator[CopyStream | SyncStream]:
+    """``copy_stream()`` on PostgreSQL, a ``SyncStream`` elsewhere; must run inside a transaction."""
+    if connection.vendor != "postgresql":
+        yield SyncStream()
+        return
+    with copy_stream() as stream:
+        assert stream is not None
+        yield stream
 
 
 @contextmanager
@@ -198,9 +255,12 @@ def copy_stream() -> Iterator[CopyStream | None]:
         yield stream
     except BaseException as exc:
         stream.close()
-        if stream.error is not None:
+        error = stream.error
+        if error is not None:
             with connection.wrap_database_errors:  # psycopg's error as Django's
-                raise stream.error from exc  # the writer's failure is the cause of what followed
+                if error is exc:  # collected from a job's future
+                    raise
+                raise error from exc  # the writer's failure is the cause of what followed
         raise
     stream.close()
     if stream.error is not None:
@@ -208,6 +268,52 @@ def copy_stream() -> Iterator[CopyStream | None]:
             raise stream.error
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def allocate_ids(stream: CopyStream | SyncStream, model: type[models.Model], count: int) -> Future[list[int] | None]:
+    """``count`` primary keys from the table's sequence (PostgreSQL), taken by the stream in turn.
+
+    On SQLite the future holds ``None``: the rows get their ids when they are inserted.
+    """
+    if isinstance(stream, SyncStream) or count == 0:
+        done: Future[list[int] | None] = Future()
+        done.set_result(None if isinstance(stream, SyncStream) else [])
+        return done
+    meta = model._meta
+    assert meta.pk is not None
+    table, column = meta.db_table, meta.pk.column
+
+    def job(cursor: Any) -> list[int]:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [table, column, count])
+        return [row[0] for row in cursor.fetchall()]
+
+    return stream.submit(job)
+
+
+def write_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], stream: CopyStream | SyncStream, *,
+               ids: Sequence[int] | None = None, tables: dict[Any, CopyTable] | None = None) -> list[int] | None:
+    """Queue ``rows`` of ``model`` on the stream: COPY with the given ``ids`` (from ``allocate_ids``),
+    or numbered by the database when ``ids`` is ``None``. On SQLite: ``bulk_create`` now, returning
+    the ids it gave. ``tables`` caches the ``CopyTable`` per model and key set between batches.
+    """
+    if not rows:
+        return []
+    if isinstance(stream, SyncStream):
+        objs = [model(**row) for row in rows]
+        model._default_manager.bulk_create(objs)
+        return [obj.pk for obj in objs]
+    keys: dict[str, None] = {}
+    for row in rows:
+        keys.update(dict.fromkeys(row))
+    cache_key = (model, tuple(keys), ids is not None)
+    table = tables.get(cache_key) if tables is not None else None
+    if table is None:
+        table = CopyTable(model, list(keys), with_ids=ids is not None)
+        if tables is not None:
+            tables[cache_key] = table
+    stream.put(table.sql, table.lines(ids, rows).encode("utf-8"))
+    return list(ids) if ids is not None else None
 
 
 def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *, batch_size: int = 2000,

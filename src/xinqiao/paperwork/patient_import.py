@@ -15,20 +15,25 @@ centre transfers or merges); a known person without a registration is reused, as
 ``patients.services.resolve_person`` does.
 
 The commit mirrors ``patients.services.register_patient`` row for row (Person, Patient with a
-register number from ``next_register_numbers``, the registration ``StatusChange``, the
-``PersonalSupplement``) but with ``bulk_create`` in batches, one audit event for the batch and no
-per-patient notices (an import is not news to the clinic that keeps these patients).
+register number from the county's ``RegisterSequence``, the registration ``StatusChange``, the
+``PersonalSupplement``), but streamed with COPY on PostgreSQL (``bulk.job_stream``; ``bulk_create``
+on SQLite), with one audit event for the batch and no per-patient notices (an import is not news
+to the clinic that keeps these patients). ``import_stream`` checks and writes at once: chunks of
+checked rows are written while later rows are still read and checked, all in the caller's one
+transaction, which the caller rolls back if any row has an error.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -55,7 +60,13 @@ from xinqiao.patients.codes import (
     RegistrationSource,
     Symptom,
 )
-from xinqiao.patients.models import BEHAVIOUR_COUNT_FIELDS, Patient, PersonalSupplement, StatusChange
+from xinqiao.patients.models import (
+    BEHAVIOUR_COUNT_FIELDS,
+    Patient,
+    PersonalSupplement,
+    RegisterSequence,
+    StatusChange,
+)
 
 IDENTITY = "identity"
 REGISTER = "register"
@@ -380,12 +391,30 @@ class PatientImport:
 
     # --- the file ---------------------------------------------------------------------------------
 
-    def check_duplicates(self, rows: list[PatientRow], errors: list[RowError],
-                         notes: list[list[Any]]) -> list[PatientRow]:
-        """Same person twice in the file (error), or already in the deployment (skip or error)."""
-        first: dict[str, int] = {}
-        unique: list[PatientRow] = []
+    def _existing_query(self, indexes: list[str]) -> Any:
+        """Persons with these ID blind indexes: id, index, patient id, register number, visible to the actor."""
+        visible = Patient.objects.restrict(self.actor).filter(pk=OuterRef("patient__id"))
+        return (Person.objects.filter(id_number_index__in=indexes).order_by("id")
+                .annotate(visible=Exists(visible))
+                .values_list("id", "id_number_index", "patient__id", "patient__register_number", "visible"))
+
+    @staticmethod
+    def _existing(found: Iterable[tuple[Any, ...]]) -> dict[str, tuple[int, int | None, str, bool]]:
+        """Per blind index, the person to use: the registered one if any, else the oldest."""
+        existing: dict[str, tuple[int, int | None, str, bool]] = {}
+        for person_id, index, patient_id, number, visible in found:
+            if index not in existing or (existing[index][1] is None and patient_id is not None):
+                existing[index] = (person_id, patient_id, number or "", bool(visible))
+        return existing
+
+    def _classify(self, rows: list[PatientRow], existing: dict[str, tuple[int, int | None, str, bool]],
+                  errors: list[RowError], notes: list[list[Any]], first: dict[str, int]) -> list[PatientRow]:
+        """Same person twice in the file (error), or already in the deployment (skip or error).
+
+        ``first`` maps the blind indexes seen so far in the file to their row (kept across chunks).
+        """
         id_header = header("id_number")
+        keep: list[PatientRow] = []
         for row in rows:
             seen = first.get(row.index)
             if seen is not None:
@@ -393,120 +422,95 @@ class PatientImport:
                     "row": seen}))
                 continue
             first[row.index] = row.row
-            unique.append(row)
-        by_index = {row.index: row for row in unique}
-        keep: list[PatientRow] = []
-        existing: dict[str, tuple[int, int | None]] = {}
-        indexes = list(by_index)
-        for start in range(0, len(indexes), 2000):
-            chunk = indexes[start:start + 2000]
-            for person_id, index, patient_id in (Person.objects.filter(id_number_index__in=chunk)
-                                                 .order_by("id").values_list("id", "id_number_index", "patient__id")):
-                if index not in existing or (existing[index][1] is None and patient_id is not None):
-                    existing[index] = (person_id, patient_id)
-        registered = {pid for _person, pid in existing.values() if pid is not None}
-        visible: dict[int, str] = {}
-        registered_list = list(registered)
-        for start in range(0, len(registered_list), 2000):
-            visible.update(Patient.objects.restrict(self.actor).filter(pk__in=registered_list[start:start + 2000])
-                           .values_list("id", "register_number"))
-        for row in unique:
             found = existing.get(row.index)
             if found is None:
                 keep.append(row)
                 continue
-            person_id, patient_id = found
+            person_id, patient_id, number, visible = found
             if patient_id is None:
                 row.person_id = person_id
                 keep.append(row)
-            elif patient_id in visible:
+            elif visible:
                 notes.append([row.row, _("Already registered (register number %(number)s): skipped.") % {
-                    "number": visible[patient_id]}])
+                    "number": number}])
             else:
                 errors.append(RowError(row.row, id_header, _(
                     "This person is already on a register of another region or agency. Contact the county "
                     "mental-health centre to transfer or merge the record.")))
         return keep
 
+    def check_duplicates(self, rows: list[PatientRow], errors: list[RowError],
+                         notes: list[list[Any]]) -> list[PatientRow]:
+        """Same person twice in the file (error), or already in the deployment (skip or error)."""
+        indexes = list(dict.fromkeys(row.index for row in rows))
+        found: list[tuple[Any, ...]] = []
+        for start in range(0, len(indexes), 2000):
+            found.extend(self._existing_query(indexes[start:start + 2000]))
+        return self._classify(rows, self._existing(found), errors, notes, {})
+
     # --- commit -----------------------------------------------------------------------------------
 
-    def commit(self, rows: list[PatientRow], batch_size: int) -> dict[str, int]:
-        """Create the persons, patients, registration history and supplements (caller's transaction)."""
-        from xinqiao.followups import rules as followup_rules
+    def import_stream(self, checker: Any, rows: Iterator[tuple[int, list[Any]]], chunk_size: int, *,
+                      on_checked: Callable[[], None] | None = None) -> dict[str, int]:
+        """Check ``rows`` with ``checker`` and write the clean ones, chunk by chunk (caller's transaction).
+
+        A pipeline on one connection (``bulk.job_stream``): while this thread checks chunk k, the
+        writer looks up chunk k's ID numbers in the deployment, allocates ids and register numbers
+        for chunk k−1 and COPYs chunk k−2. Once any row has an error nothing more is written, but
+        every row is still checked so that the report is complete; the caller then rolls back.
+        ``on_checked`` is called when the last row has been checked.
+        """
+        from collections import deque
+
         from xinqiao.paperwork import bulk
-        from xinqiao.patients.services import next_register_numbers
 
-        actor_id = self.actor.pk if getattr(self.actor, "pk", None) else None
-        columns_cache: dict[str, dict[str, str]] = {}
+        result = checker.result
+        first: dict[str, int] = {}
+        writes = _Writes(self)
+        lookups: deque[tuple[list[PatientRow], Future[Any]]] = deque()
+        allocations: deque[tuple[list[PatientRow], Future[Any]]] = deque()
+        with bulk.job_stream() as stream:
 
-        def place(code: str) -> dict[str, str]:
-            if code not in columns_cache:
-                columns_cache[code] = {"region_id": code, **InRegion.region_columns(code)}
-            return columns_cache[code]
+            def classify(chunk: list[PatientRow], future: Future[Any]) -> None:
+                errors_before, notes_before = len(result.errors), len(result.notes)
+                keep = self._classify(chunk, self._existing(future.result()), result.errors, result.notes, first)
+                checker.classified(errors_before, notes_before)
+                if keep and not result.errors:
+                    allocations.append((keep, writes.allocate(stream, keep)))
 
-        new_people = [row for row in rows if row.person_id is None]
-        reused = [row for row in rows if row.person_id is not None]
-        self._fill_blanks(reused)
-        today = self.lookups.today
-        wanted: dict[tuple[str, int], int] = defaultdict(int)
-        for row in rows:
-            wanted[(row.township[:6], (row.values.get("registered_on") or today).year)] += 1
-        # One block of register numbers per county and year (RegisterSequence), before the stream.
-        numbers = {key: iter(next_register_numbers(key[0], key[1], count)) for key, count in sorted(wanted.items())}
-        with bulk.copy_stream() as stream:
-            person_ids = bulk.insert_rows(Person, [{
-                "name": row.values["name"], "id_type": row.id_type, "id_number": row.id_number,
-                "id_number_index": row.index, "sex": row.sex, "birth_date": row.birth_date,
-                "phone": row.values.get("phone") or "", "address": row.values.get("address") or "",
-                "created_by_id": actor_id, **place(row.township),
-            } for row in new_people], batch_size=batch_size, stream=stream)
-            for row, person_id in zip(new_people, person_ids, strict=True):
-                row.person_id = person_id
-            patients = []
-            for row in rows:
-                values = row.values
-                registered_on = values.get("registered_on") or today
-                last_date = values.get("last_followup_date")
-                last_class = values.get("last_classification")
-                due = values.get("next_followup_due")
-                if due is None:
-                    due = (followup_rules.next_followup_date(last_class, last_date, None) if last_class and last_date
-                           else patient_rules.first_visit_due(registered_on))
-                patients.append({
-                    "person_id": row.person_id, "register_number": next(numbers[(row.township[:6], registered_on.year)]),
-                    "status": PatientStatus.MANAGED, "source": RegistrationSource.IMPORT, "registered_on": registered_on,
-                    "diagnosis": values["diagnosis"], "icd10_code": patient_rules.normalize_icd10(values["icd10_code"]),
-                    "co_icd10_code": patient_rules.normalize_icd10(values.get("co_icd10_code") or ""),
-                    "diagnosed_on": values.get("diagnosed_on"), "diagnosing_hospital_id": row.hospital_id,
-                    "managing_organisation_id": row.clinic_id, "responsible_doctor_id": row.doctor_id,
-                    "danger_level": _get(values, "danger_level", 0),
-                    "incident_history": bool(values.get("trouble_count") or values.get("disaster_count")),
-                    "last_followup_date": last_date, "last_classification": last_class, "next_followup_due": due,
-                    "awaiting_first_visit_since": None if last_date else registered_on,
-                    "status_changed_on": registered_on, "created_by_id": actor_id, **place(row.township),
-                })
-            patient_ids = bulk.insert_rows(Patient, patients, batch_size=batch_size, stream=stream)
-            bulk.insert_rows(StatusChange, [{
-                "patient_id": pid, "from_status": "", "to_status": PatientStatus.MANAGED,
-                "changed_on": patient["registered_on"], "created_by_id": actor_id, **place(row.township),
-            } for row, pid, patient in zip(rows, patient_ids, patients, strict=True)], batch_size=batch_size, stream=stream)
-            supplements = []
-            for row, pid, patient in zip(rows, patient_ids, patients, strict=True):
-                if not row.has_supplement:
-                    continue
-                values = row.values
-                supplements.append({
-                    "patient_id": pid,
-                    **{key: (values.get(key) or "") for key in SUPPLEMENT_TEXT},
-                    **{key: values[key] for key in SUPPLEMENT_VALUES if values.get(key) is not None},
-                    "past_symptoms": list(values.get("past_symptoms") or []),
-                    **{name: values.get(name) or 0 for name in BEHAVIOUR_COUNT_FIELDS.values()},
-                    "filled_on": values.get("filled_on") or patient["registered_on"], "filled_by_id": actor_id,
-                    **place(row.township),
-                })
-            bulk.insert_rows(PersonalSupplement, supplements, batch_size=batch_size, stream=stream)
-        return {"created": len(patients), "persons_created": len(person_ids), "persons_reused": len(reused),
-                "supplements": len(supplements)}
+            def write(keep: list[PatientRow], future: Future[Any]) -> None:
+                if not result.errors:
+                    writes.write(stream, keep, future.result())
+
+            for chunk in checker.chunks(rows, chunk_size):
+                if chunk:
+                    sql, params = self._existing_query(list({row.index: None for row in chunk})).query.sql_with_params()
+                    lookups.append((chunk, stream.submit(_fetch_all(sql, params))))
+                while len(lookups) > 1:
+                    classify(*lookups.popleft())
+                while len(allocations) > 1:
+                    write(*allocations.popleft())
+            while lookups:
+                classify(*lookups.popleft())
+            if on_checked is not None:
+                on_checked()
+            while allocations:
+                write(*allocations.popleft())
+        if not result.errors:
+            self._fill_blanks(writes.reused)
+        return writes.counts
+
+    def commit(self, rows: list[PatientRow], batch_size: int) -> dict[str, int]:
+        """Create the persons, patients, registration history and supplements of checked rows (caller's transaction)."""
+        from xinqiao.paperwork import bulk
+
+        writes = _Writes(self)
+        with bulk.job_stream() as stream:
+            for start in range(0, len(rows), batch_size):
+                keep = rows[start:start + batch_size]
+                writes.write(stream, keep, writes.allocate(stream, keep).result())
+        self._fill_blanks(writes.reused)
+        return writes.counts
 
     def _fill_blanks(self, rows: Iterable[PatientRow]) -> None:
         """A reused person's empty phone and address are completed, never overwritten (as ``resolve_person``)."""
@@ -521,3 +525,145 @@ class PatientImport:
                 setattr(person, name, row.values[name])
             if changed:
                 person.save(update_fields=[*changed, "updated_at"])
+
+
+def _fetch_all(sql: str, params: Any) -> Callable[[Any], list[tuple[Any, ...]]]:
+    """A stream job: run a compiled query, return its rows."""
+    def job(cursor: Any) -> list[tuple[Any, ...]]:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+    return job
+
+
+def reserve_register_numbers(cursor: Any, county_code: str, year: int, count: int) -> list[str]:
+    """``count`` register numbers ``<county code><year><6-digit sequence>`` in one statement on a DB-API cursor.
+
+    The same counter as ``patients.services.next_register_numbers`` (``RegisterSequence``, one row per
+    county and year, locked by the upsert until the transaction ends).
+    """
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    table, last = quote(RegisterSequence._meta.db_table), quote("last")
+    cursor.execute(
+        f"INSERT INTO {table} ({quote('county_code')}, {quote('year')}, {last}) VALUES (%s, %s, %s) "  # noqa: S608
+        f"ON CONFLICT ({quote('county_code')}, {quote('year')}) DO UPDATE SET {last} = {table}.{last} + EXCLUDED.{last} "
+        f"RETURNING {last}", [county_code, year, count])
+    end = cursor.fetchone()[0]
+    return [f"{county_code}{year}{n:06d}" for n in range(end - count + 1, end + 1)]
+
+
+class _Writes:
+    """The rows one chunk of checked patients becomes (Person, Patient, StatusChange, PersonalSupplement).
+
+    Mirrors ``patients.services.register_patient`` row for row, without per-patient notices.
+    """
+
+    def __init__(self, importer: PatientImport) -> None:
+        self.importer = importer
+        self.actor_id = importer.actor.pk if getattr(importer.actor, "pk", None) else None
+        self.today = importer.lookups.today
+        self.counts = {"created": 0, "persons_created": 0, "persons_reused": 0, "supplements": 0}
+        self.reused: list[PatientRow] = []
+        self.tables: dict[Any, Any] = {}
+        self._places: dict[str, dict[str, str]] = {}
+
+    def place(self, code: str) -> dict[str, str]:
+        if code not in self._places:
+            self._places[code] = {"region_id": code, **InRegion.region_columns(code)}
+        return self._places[code]
+
+    def _year(self, row: PatientRow) -> int:
+        return int((row.values.get("registered_on") or self.today).year)
+
+    def allocate(self, stream: Any, rows: list[PatientRow]) -> Future[Any]:
+        """A stream job: register numbers per county and year, and (PostgreSQL) person and patient ids."""
+        from xinqiao.paperwork import bulk
+
+        wanted: dict[tuple[str, int], int] = defaultdict(int)
+        for row in rows:
+            wanted[(row.township[:6], self._year(row))] += 1
+        new_people = sum(1 for row in rows if row.person_id is None)
+        with_ids = not isinstance(stream, bulk.SyncStream)
+        person_table, patient_table = Person._meta.db_table, Patient._meta.db_table
+
+        def job(cursor: Any) -> tuple[list[int] | None, list[int] | None, dict[tuple[str, int], list[str]]]:
+            numbers = {key: reserve_register_numbers(cursor, key[0], key[1], n) for key, n in sorted(wanted.items())}
+            if not with_ids:
+                return None, None, numbers
+            ids: list[list[int]] = []
+            for table, count in ((person_table, new_people), (patient_table, len(rows))):
+                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                               [table, count])
+                ids.append([r[0] for r in cursor.fetchall()])
+            return ids[0], ids[1], numbers
+
+        return stream.submit(job)
+
+    def write(self, stream: Any, rows: list[PatientRow], allocated: Any) -> None:
+        """Queue the chunk's rows on the stream with the ids and numbers ``allocate`` gave."""
+        from xinqiao.followups import rules as followup_rules
+        from xinqiao.paperwork import bulk
+
+        person_ids, patient_ids, numbers = allocated
+        numbers = {key: iter(values) for key, values in numbers.items()}
+        actor_id, today, place, tables = self.actor_id, self.today, self.place, self.tables
+        new_people = [row for row in rows if row.person_id is None]
+        self.reused.extend(row for row in rows if row.person_id is not None)
+        created = bulk.write_rows(Person, [{
+            "name": row.values["name"], "id_type": row.id_type, "id_number": row.id_number,
+            "id_number_index": row.index, "sex": row.sex, "birth_date": row.birth_date,
+            "phone": row.values.get("phone") or "", "address": row.values.get("address") or "",
+            "created_by_id": actor_id, **place(row.township),
+        } for row in new_people], stream, ids=person_ids, tables=tables) or []
+        for row, person_id in zip(new_people, created, strict=True):
+            row.person_id = person_id
+        patients = []
+        for row in rows:
+            values = row.values
+            registered_on = values.get("registered_on") or today
+            last_date = values.get("last_followup_date")
+            last_class = values.get("last_classification")
+            due = values.get("next_followup_due")
+            if due is None:
+                due = (followup_rules.next_followup_date(last_class, last_date, None) if last_class and last_date
+                       else patient_rules.first_visit_due(registered_on))
+            patients.append({
+                "person_id": row.person_id, "register_number": next(numbers[(row.township[:6], registered_on.year)]),
+                "status": PatientStatus.MANAGED, "source": RegistrationSource.IMPORT, "registered_on": registered_on,
+                "diagnosis": values["diagnosis"], "icd10_code": patient_rules.normalize_icd10(values["icd10_code"]),
+                "co_icd10_code": patient_rules.normalize_icd10(values.get("co_icd10_code") or ""),
+                "diagnosed_on": values.get("diagnosed_on"), "diagnosing_hospital_id": row.hospital_id,
+                "managing_organisation_id": row.clinic_id, "responsible_doctor_id": row.doctor_id,
+                "danger_level": _get(values, "danger_level", 0),
+                "incident_history": bool(values.get("trouble_count") or values.get("disaster_count")),
+                "last_followup_date": last_date, "last_classification": last_class, "next_followup_due": due,
+                "awaiting_first_visit_since": None if last_date else registered_on,
+                "status_changed_on": registered_on, "created_by_id": actor_id, **place(row.township),
+            })
+        ids = bulk.write_rows(Patient, patients, stream, ids=patient_ids, tables=tables) or []
+        bulk.write_rows(StatusChange, [{
+            "patient_id": pid, "from_status": "", "to_status": PatientStatus.MANAGED,
+            "changed_on": patient["registered_on"], "created_by_id": actor_id, **place(row.township),
+        } for row, pid, patient in zip(rows, ids, patients, strict=True)], stream, tables=tables)
+        supplements = []
+        for row, pid, patient in zip(rows, ids, patients, strict=True):
+            if not row.has_supplement:
+                continue
+            values = row.values
+            supplements.append({
+                "patient_id": pid,
+                **{key: (values.get(key) or "") for key in SUPPLEMENT_TEXT},
+                **{key: values[key] for key in SUPPLEMENT_VALUES if values.get(key) is not None},
+                "past_symptoms": list(values.get("past_symptoms") or []),
+                **{name: values.get(name) or 0 for name in BEHAVIOUR_COUNT_FIELDS.values()},
+                "filled_on": values.get("filled_on") or patient["registered_on"], "filled_by_id": actor_id,
+                **place(row.township),
+            })
+        bulk.write_rows(PersonalSupplement, supplements, stream, tables=tables)
+        counts = self.counts
+        counts["created"] += len(patients)
+        counts["persons_created"] += len(new_people)
+        counts["persons_reused"] += len(rows) - len(new_people)
+        counts["supplements"] += len(supplements)

@@ -17,6 +17,7 @@ import gc
 import hashlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -30,7 +31,7 @@ from xinqiao.core import audit
 from xinqiao.core.models import AuditAction
 from xinqiao.paperwork.columns import Column, RowError, match_header
 from xinqiao.paperwork.models import ImportBatch, ImportKind, ImportStatus
-from xinqiao.paperwork.sheets import Sheet, SheetError, detect_format, read_sheet
+from xinqiao.paperwork.sheets import Sheet, SheetError, detect_format, open_sheet, read_sheet
 from xinqiao.paperwork.workbooks import is_example_row
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -117,32 +118,48 @@ def sheet_message(error: SheetError) -> str:
     return messages.get(error.code, _("The file cannot be read.")) % error.params
 
 
-def validate_sheet(importer: Importer, sheet: Sheet) -> Validation:
-    """Parse and check every row; rows with any error are not kept (the report lists them all)."""
-    result = Validation(rows_total=len(sheet.rows))
-    errors = result.errors
-    positions, missing, unknown = match_header(importer.columns, sheet.header)
-    for text in unknown:
-        result.notes.append([sheet.header_row, _("Column “%(column)s” is not part of the template and was "
-                                                 "ignored.") % {"column": text[:40]}])
-    if missing:
+class RowChecker:
+    """Parses and checks rows one at a time against the header, filling a ``Validation``.
+
+    ``validate_sheet`` runs it over a whole sheet; a streaming importer (``PatientImport.import_stream``)
+    runs it chunk by chunk while earlier chunks are written. Both give the same report.
+    """
+
+    def __init__(self, importer: Importer, header: list[str], header_row: int, result: Validation) -> None:
+        self.importer = importer
+        self.header_row = header_row
+        self.result = result
+        positions, missing, unknown = match_header(importer.columns, header)
+        for text in unknown:
+            result.notes.append([header_row, _("Column “%(column)s” is not part of the template and was "
+                                               "ignored.") % {"column": text[:40]}])
         for text in missing:
-            errors.append(RowError(sheet.header_row, text, _("This required column is missing from the header row.")))
-        result.invalid_rows = result.rows_total
-        return result
-    required_message = _("This column must not be empty.")
-    plan = [(column.key, positions[column.key], column.parser(), column.required, str(column.header))
-            for column in importer.columns if column.key in positions]
-    candidates = []
-    for position, (number, cells) in enumerate(sheet.rows):
-        if position == 0 and is_example_row(importer.columns, positions, cells):
+            result.errors.append(RowError(header_row, text, _("This required column is missing from the header row.")))
+        self.usable = not missing
+        self.positions = positions
+        self.required_message = _("This column must not be empty.")
+        self.plan = [(column.key, positions[column.key], column.parser(), column.required, str(column.header))
+                     for column in importer.columns if column.key in positions]
+        self.seen = 0
+
+    def check(self, number: int, cells: list[Any]) -> Any | None:
+        """The importer's row object for a clean row; ``None`` (errors recorded) otherwise."""
+        result = self.result
+        result.rows_total += 1
+        self.seen += 1
+        if not self.usable:
+            result.invalid_rows += 1
+            return None
+        if self.seen == 1 and is_example_row(self.importer.columns, self.positions, cells):
             result.rows_total -= 1
             result.notes.append([number, _("The template's example row was skipped.")])
-            continue
+            return None
+        errors = result.errors
         size = len(cells)
         values: dict[str, Any] = {}
         before = len(errors)
-        for key, position, parse, required, header in plan:
+        required_message = self.required_message
+        for key, position, parse, required, header in self.plan:
             cell = cells[position] if position < size else None
             if cell is not None:
                 value, problem = parse(cell)
@@ -154,17 +171,50 @@ def validate_sheet(importer: Importer, sheet: Sheet) -> Validation:
                     continue
             if required:
                 errors.append(RowError(number, header, required_message))
-        row = importer.check_row(number, values, errors)
+        row = self.importer.check_row(number, values, errors)
         if row is None or len(errors) > before:
             result.invalid_rows += 1
-        else:
-            candidates.append(row)
-    duplicates_before = len(errors)
-    notes_before = len(result.notes)
-    result.valid = importer.check_duplicates(candidates, errors, result.notes)
-    result.skipped = len(result.notes) - notes_before
-    result.invalid_rows += len({e.row for e in errors[duplicates_before:]})
+            return None
+        return row
+
+    def chunks(self, rows: Iterator[tuple[int, list[Any]]], size: int) -> Iterator[list[Any]]:
+        """The clean rows of ``rows``, ``size`` sheet rows at a time (possibly empty lists)."""
+        chunk: list[Any] = []
+        taken = 0
+        check = self.check
+        for number, cells in rows:
+            row = check(number, cells)
+            if row is not None:
+                chunk.append(row)
+            taken += 1
+            if taken == size:
+                yield chunk
+                chunk, taken = [], 0
+        if taken:
+            yield chunk
+
+    def classified(self, before_errors: int, before_notes: int) -> None:
+        """Count what a duplicate check added since the given lengths of errors and notes."""
+        result = self.result
+        result.skipped += len(result.notes) - before_notes
+        result.invalid_rows += len({e.row for e in result.errors[before_errors:]})
+
+
+def validate_sheet(importer: Importer, sheet: Sheet) -> Validation:
+    """Parse and check every row; rows with any error are not kept (the report lists them all)."""
+    result = Validation()
+    checker = RowChecker(importer, sheet.header, sheet.header_row, result)
+    candidates = [row for chunk in checker.chunks(iter(sheet.rows), max(len(sheet.rows), 1)) for row in chunk]
+    if not checker.usable:
+        return result
+    errors_before, notes_before = len(result.errors), len(result.notes)
+    result.valid = importer.check_duplicates(candidates, result.errors, result.notes)
+    checker.classified(errors_before, notes_before)
     return result
+
+
+class Rejected(Exception):
+    """A streamed import found errors: its transaction is rolled back (raised inside it)."""
 
 
 def import_spreadsheet(actor: Any, kind: str, file_name: str, data: bytes, *, commit: bool = True) -> ImportBatch:
@@ -172,6 +222,11 @@ def import_spreadsheet(actor: Any, kind: str, file_name: str, data: bytes, *, co
 
     Returns the saved batch (status rejected, checked, committed or duplicate). Raises
     ``PermissionDenied`` when the actor may not import this kind.
+
+    An importer with ``import_stream`` (patients) checks and writes at once: chunks of checked rows
+    are written inside the one transaction while later rows are still being read and checked, and
+    any error anywhere rolls everything back (the report is the same as a check-only run's). Others
+    check the whole file first, then write.
     """
     if kind not in ImportKind.values or not may_import(actor, kind):
         raise PermissionDenied
@@ -185,40 +240,17 @@ def import_spreadsheet(actor: Any, kind: str, file_name: str, data: bytes, *, co
     collecting = gc.isenabled()
     gc.disable()  # tens of thousands of small objects live until the end: see sheets.read_sheet
     try:
-        started = time.perf_counter()
+        importer = importer_for(kind, actor)
         try:
-            sheet = read_sheet(data, file_format, max_rows=cfg["max_rows"])
+            if commit and hasattr(importer, "import_stream"):
+                return _import_streamed(importer, batch, data, cfg)
+            return _import_checked_first(importer, batch, data, cfg, commit=commit)
         except SheetError as exc:
             batch.errors = [[0, "", sheet_message(exc)]]
             batch.error_count = 1
+            batch.rows_total = batch.rows_invalid = batch.rows_skipped = 0
+            batch.notes = []
             return _finish(batch, ImportStatus.REJECTED)
-        importer = importer_for(kind, actor)
-        result = validate_sheet(importer, sheet)
-        batch.validate_ms = round((time.perf_counter() - started) * 1000)
-        batch.rows_total = result.rows_total
-        batch.rows_invalid = result.invalid_rows
-        batch.error_count = len(result.errors)
-        batch.errors = [e.as_list() for e in result.errors[:cfg["max_stored_messages"]]]
-        batch.notes = result.notes[:cfg["max_stored_messages"]]
-        batch.rows_skipped = result.skipped
-        if not result.errors and not result.rows_total:
-            result.errors.append(RowError(sheet.header_row, "", _("The file has no data rows.")))
-            batch.errors = [e.as_list() for e in result.errors]
-            batch.error_count = 1
-        if result.errors:
-            return _finish(batch, ImportStatus.REJECTED)
-        if not commit:
-            return _finish(batch, ImportStatus.CHECKED)
-        started = time.perf_counter()
-        try:
-            with transaction.atomic():
-                counts = importer.commit(result.valid, cfg["batch_size"])
-                batch.rows_created = counts["created"]
-                _finish(batch, ImportStatus.COMMITTED, counts)
-            # Timed to the end of COMMIT (the database's own work included).
-            batch.commit_ms = round((time.perf_counter() - started) * 1000)
-            ImportBatch.objects.filter(pk=batch.pk).update(commit_ms=batch.commit_ms)
-            return batch
         except IntegrityError:
             # Another upload of the same file committed first (importbatch_file_once): nothing of
             # this one was kept. Any other integrity error is a bug: let it surface.
@@ -230,6 +262,70 @@ def import_spreadsheet(actor: Any, kind: str, file_name: str, data: bytes, *, co
     finally:
         if collecting:
             gc.enable()
+
+
+def _report(batch: ImportBatch, result: Validation, header_row: int, cfg: dict[str, int]) -> bool:
+    """Copy the validation's counts and (bounded) messages to the batch; ``True`` when it has errors."""
+    if not result.errors and not result.rows_total:
+        result.errors.append(RowError(header_row, "", _("The file has no data rows.")))
+    batch.rows_total = result.rows_total
+    batch.rows_invalid = result.invalid_rows
+    batch.error_count = len(result.errors)
+    batch.errors = [e.as_list() for e in result.errors[:cfg["max_stored_messages"]]]
+    batch.notes = result.notes[:cfg["max_stored_messages"]]
+    batch.rows_skipped = result.skipped
+    return bool(result.errors)
+
+
+def _import_checked_first(importer: Importer, batch: ImportBatch, data: bytes, cfg: dict[str, int], *,
+                          commit: bool) -> ImportBatch:
+    """Read and check the whole file, then (when clean and ``commit``) write it in one transaction."""
+    started = time.perf_counter()
+    sheet = read_sheet(data, batch.file_format, max_rows=cfg["max_rows"])
+    result = validate_sheet(importer, sheet)
+    batch.validate_ms = round((time.perf_counter() - started) * 1000)
+    if _report(batch, result, sheet.header_row, cfg):
+        return _finish(batch, ImportStatus.REJECTED)
+    if not commit:
+        return _finish(batch, ImportStatus.CHECKED)
+    started = time.perf_counter()
+    with transaction.atomic():
+        counts = importer.commit(result.valid, cfg["batch_size"])
+        batch.rows_created = counts["created"]
+        _finish(batch, ImportStatus.COMMITTED, counts)
+    # Timed to the end of COMMIT (the database's own work included).
+    batch.commit_ms = round((time.perf_counter() - started) * 1000)
+    ImportBatch.objects.filter(pk=batch.pk).update(commit_ms=batch.commit_ms)
+    return batch
+
+
+def _import_streamed(importer: Any, batch: ImportBatch, data: bytes, cfg: dict[str, int]) -> ImportBatch:
+    """Check and write chunk by chunk in one transaction; roll it all back on any error.
+
+    ``validate_ms`` is the time to the last row checked (writes ran alongside); ``commit_ms`` the
+    rest, to the end of COMMIT: their sum is the whole import.
+    """
+    started = time.perf_counter()
+    opened = open_sheet(data, batch.file_format, max_rows=cfg["max_rows"])
+    result = Validation()
+    checker = RowChecker(importer, opened.header, opened.header_row, result)
+    checked_at: list[float] = []
+    try:
+        with transaction.atomic():
+            counts = importer.import_stream(checker, opened.rows, cfg["batch_size"],
+                                            on_checked=lambda: checked_at.append(time.perf_counter()))
+            if _report(batch, result, opened.header_row, cfg):
+                raise Rejected
+            batch.validate_ms = round(((checked_at or [time.perf_counter()])[0] - started) * 1000)
+            batch.rows_created = counts["created"]
+            _finish(batch, ImportStatus.COMMITTED, counts)
+    except Rejected:
+        batch.validate_ms = round(((checked_at or [time.perf_counter()])[0] - started) * 1000)
+        batch.pk = None
+        return _finish(batch, ImportStatus.REJECTED)
+    batch.commit_ms = round((time.perf_counter() - started) * 1000) - batch.validate_ms
+    ImportBatch.objects.filter(pk=batch.pk).update(commit_ms=batch.commit_ms)
+    return batch
 
 
 def _finish(batch: ImportBatch, status: str, counts: dict[str, int] | None = None) -> ImportBatch:
