@@ -223,14 +223,14 @@ def test_csv_in_gb18030(cast: dict[str, Any], towns: list[Region]) -> None:
 
 def test_a_failure_while_committing_leaves_nothing(cast: dict[str, Any], towns: list[Region],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    real = bulk.write_rows
+    real = bulk.write_columns
 
-    def failing(model: Any, rows: Any, stream: Any, **kw: Any) -> list[int] | None:
+    def failing(model: Any, count: int, columns: Any, stream: Any, **kw: Any) -> list[int] | None:
         if model is PersonalSupplement:
             raise RuntimeError("disk full")
-        return real(model, rows, stream, **kw)
+        return real(model, count, columns, stream, **kw)
 
-    monkeypatch.setattr(bulk, "write_rows", failing)
+    monkeypatch.setattr(bulk, "write_columns", failing)
     with pytest.raises(RuntimeError):
         run(cast["community_doctor_a"], [patient_row(towns[0].code)])
     assert not Person.objects.exists() and not Patient.objects.exists() and not ImportBatch.objects.exists()

@@ -50,6 +50,8 @@ NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 _MISSING = object()
+#: A cell with no value in a column given to ``write_columns``: the column's default.
+MISSING = _MISSING
 
 
 class Encryptor:
@@ -75,6 +77,39 @@ class Encryptor:
         nonce = self._nonces.pop()
         sealed = self._encrypt(nonce, plaintext.encode("utf-8"), self._aad)
         return self._prefix + binascii.b2a_base64(nonce + sealed, newline=False).translate(_URLSAFE).decode("ascii")
+
+    def many(self, values: Sequence[Any], default: str) -> list[str]:
+        """The COPY text of a column: ``_MISSING`` → ``default``, ``None`` → NULL, ``""`` stays empty,
+        anything else encrypted (its ``str``), each with a fresh nonce from one ``os.urandom`` read."""
+        size = crypto.NONCE_BYTES
+        pool = os.urandom(size * len(values))
+        encrypt, aad, prefix, b2a, urlsafe = self._encrypt, self._aad, self._prefix, binascii.b2a_base64, _URLSAFE
+        missing, null = _MISSING, NULL
+        out: list[str] = []
+        append = out.append
+        at = 0
+        for v in values:
+            if v is missing:
+                append(default)
+            elif v is None:
+                append(null)
+            elif v == "":
+                append("")
+            else:
+                nonce = pool[at:at + size]
+                at += size
+                append(prefix + b2a(nonce + encrypt(nonce, str(v).encode("utf-8"), aad),
+                                    newline=False).translate(urlsafe).decode("ascii"))
+        return out
+
+
+class Same:
+    """A column with one value for every row of a batch (formatted once)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
 
 def _kind(field: models.Field) -> str:
@@ -137,8 +172,7 @@ class CopyTable:
         missing, null, escapes = _MISSING, NULL, _ESCAPES
         if kind == "encrypted":
             assert encrypt is not None
-            return [default if v is missing else null if v is None else encrypt(str(v)) if v != "" else ""
-                    for v in values]
+            return encrypt.many(values, default)
         if kind == "int":
             return [default if v is missing else null if v is None else str(int(v)) for v in values]
         if kind == "date":
@@ -152,12 +186,25 @@ class CopyTable:
     def lines(self, ids: Sequence[int] | None, rows: Sequence[dict[str, Any]]) -> str:
         """The COPY text of ``rows`` with primary keys ``ids`` (``None`` when built ``with_ids=False``)."""
         missing = _MISSING
+        return self.lines_columns(ids, len(rows), {attname: [row.get(attname, missing) for row in rows]
+                                                   for attname, _kind, _default, _encrypt in self.columns})
+
+    def lines_columns(self, ids: Sequence[int] | None, count: int, columns: dict[str, Any]) -> str:
+        """The COPY text of ``count`` rows given column by column: a sequence of ``count`` values,
+        or ``Same(value)``; a column not given takes its default."""
         assert (ids is not None) == self.with_ids
-        columns = [[str(pk) for pk in ids]] if ids is not None else []
+        texts = [[str(pk) for pk in ids]] if ids is not None else []
         for attname, kind, default, encrypt in self.columns:
-            columns.append(self._texts(kind, encrypt, [row.get(attname, missing) for row in rows], default))
+            values = columns.get(attname, _MISSING)
+            if values is _MISSING:
+                texts.append([default] * count)
+            elif isinstance(values, Same):
+                texts.append(self._texts(kind, encrypt, [values.value] * count, default) if kind == "encrypted"
+                             else self._texts(kind, encrypt, [values.value], default) * count)
+            else:
+                texts.append(self._texts(kind, encrypt, values, default))
         suffix = self.table.suffix + "\n"
-        return "".join([("\t".join(parts) + suffix) for parts in zip(*columns, strict=True)])
+        return "".join([("\t".join(parts) + suffix) for parts in zip(*texts, strict=True)])
 
 
 Job = Callable[[Any], Any]
@@ -313,6 +360,26 @@ def write_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], stream
         if tables is not None:
             tables[cache_key] = table
     stream.put(table.sql, table.lines(ids, rows).encode("utf-8"))
+    return list(ids) if ids is not None else None
+
+
+def write_columns(model: type[models.Model], count: int, columns: dict[str, Any], stream: CopyStream | SyncStream, *,
+                  ids: Sequence[int] | None = None, tables: dict[Any, CopyTable] | None = None) -> list[int] | None:
+    """``write_rows`` for rows given column by column (``CopyTable.lines_columns``): no dict per row."""
+    if not count:
+        return []
+    if isinstance(stream, SyncStream):
+        plain = {k: v for k, v in columns.items() if not isinstance(v, Same)}
+        same = {k: v.value for k, v in columns.items() if isinstance(v, Same)}
+        return write_rows(model, [{**same, **{k: v[i] for k, v in plain.items() if v[i] is not _MISSING}}
+                                  for i in range(count)], stream)
+    cache_key = (model, tuple(columns), ids is not None)
+    table = tables.get(cache_key) if tables is not None else None
+    if table is None:
+        table = CopyTable(model, list(columns), with_ids=ids is not None)
+        if tables is not None:
+            tables[cache_key] = table
+    stream.put(table.sql, table.lines_columns(ids, count, columns).encode("utf-8"))
     return list(ids) if ids is not None else None
 
 

@@ -602,68 +602,87 @@ class _Writes:
         return stream.submit(job)
 
     def write(self, stream: Any, rows: list[PatientRow], allocated: Any) -> None:
-        """Queue the chunk's rows on the stream with the ids and numbers ``allocate`` gave."""
+        """Queue the chunk's rows on the stream with the ids and numbers ``allocate`` gave (column by column)."""
         from xinqiao.followups import rules as followup_rules
         from xinqiao.paperwork import bulk
+        from xinqiao.paperwork.bulk import Same
 
         person_ids, patient_ids, numbers = allocated
         numbers = {key: iter(values) for key, values in numbers.items()}
-        actor_id, today, place, tables = self.actor_id, self.today, self.place, self.tables
+        tables, today = self.tables, self.today
+        actor = Same(self.actor_id)
         new_people = [row for row in rows if row.person_id is None]
         self.reused.extend(row for row in rows if row.person_id is not None)
-        created = bulk.write_rows(Person, [{
-            "name": row.values["name"], "id_type": row.id_type, "id_number": row.id_number,
-            "id_number_index": row.index, "sex": row.sex, "birth_date": row.birth_date,
-            "phone": row.values.get("phone") or "", "address": row.values.get("address") or "",
-            "created_by_id": actor_id, **place(row.township),
-        } for row in new_people], stream, ids=person_ids, tables=tables) or []
+        created = bulk.write_columns(Person, len(new_people), {
+            "name": [row.values["name"] for row in new_people],
+            "id_type": [row.id_type for row in new_people], "id_number": [row.id_number for row in new_people],
+            "id_number_index": [row.index for row in new_people], "sex": [row.sex for row in new_people],
+            "birth_date": [row.birth_date for row in new_people],
+            "phone": [row.values.get("phone") or "" for row in new_people],
+            "address": [row.values.get("address") or "" for row in new_people],
+            "created_by_id": actor, **self.places(new_people),
+        }, stream, ids=person_ids, tables=tables) or []
         for row, person_id in zip(new_people, created, strict=True):
             row.person_id = person_id
-        patients = []
+        registered, due, last_dates, last_classes = [], [], [], []
         for row in rows:
             values = row.values
             registered_on = values.get("registered_on") or today
             last_date = values.get("last_followup_date")
             last_class = values.get("last_classification")
-            due = values.get("next_followup_due")
-            if due is None:
-                due = (followup_rules.next_followup_date(last_class, last_date, None) if last_class and last_date
-                       else patient_rules.first_visit_due(registered_on))
-            patients.append({
-                "person_id": row.person_id, "register_number": next(numbers[(row.township[:6], registered_on.year)]),
-                "status": PatientStatus.MANAGED, "source": RegistrationSource.IMPORT, "registered_on": registered_on,
-                "diagnosis": values["diagnosis"], "icd10_code": patient_rules.normalize_icd10(values["icd10_code"]),
-                "co_icd10_code": patient_rules.normalize_icd10(values.get("co_icd10_code") or ""),
-                "diagnosed_on": values.get("diagnosed_on"), "diagnosing_hospital_id": row.hospital_id,
-                "managing_organisation_id": row.clinic_id, "responsible_doctor_id": row.doctor_id,
-                "danger_level": _get(values, "danger_level", 0),
-                "incident_history": bool(values.get("trouble_count") or values.get("disaster_count")),
-                "last_followup_date": last_date, "last_classification": last_class, "next_followup_due": due,
-                "awaiting_first_visit_since": None if last_date else registered_on,
-                "status_changed_on": registered_on, "created_by_id": actor_id, **place(row.township),
-            })
-        ids = bulk.write_rows(Patient, patients, stream, ids=patient_ids, tables=tables) or []
-        bulk.write_rows(StatusChange, [{
-            "patient_id": pid, "from_status": "", "to_status": PatientStatus.MANAGED,
-            "changed_on": patient["registered_on"], "created_by_id": actor_id, **place(row.township),
-        } for row, pid, patient in zip(rows, ids, patients, strict=True)], stream, tables=tables)
-        supplements = []
-        for row, pid, patient in zip(rows, ids, patients, strict=True):
-            if not row.has_supplement:
-                continue
-            values = row.values
-            supplements.append({
-                "patient_id": pid,
-                **{key: (values.get(key) or "") for key in SUPPLEMENT_TEXT},
-                **{key: values[key] for key in SUPPLEMENT_VALUES if values.get(key) is not None},
-                "past_symptoms": list(values.get("past_symptoms") or []),
-                **{name: values.get(name) or 0 for name in BEHAVIOUR_COUNT_FIELDS.values()},
-                "filled_on": values.get("filled_on") or patient["registered_on"], "filled_by_id": actor_id,
-                **place(row.township),
-            })
-        bulk.write_rows(PersonalSupplement, supplements, stream, tables=tables)
+            next_due = values.get("next_followup_due")
+            if next_due is None:
+                next_due = (followup_rules.next_followup_date(last_class, last_date, None) if last_class and last_date
+                            else patient_rules.first_visit_due(registered_on))
+            registered.append(registered_on)
+            due.append(next_due)
+            last_dates.append(last_date)
+            last_classes.append(last_class)
+        places = self.places(rows)
+        normalize = patient_rules.normalize_icd10
+        ids = bulk.write_columns(Patient, len(rows), {
+            "person_id": [row.person_id for row in rows],
+            "register_number": [next(numbers[(row.township[:6], on.year)]) for row, on in zip(rows, registered, strict=True)],
+            "status": Same(PatientStatus.MANAGED), "source": Same(RegistrationSource.IMPORT), "registered_on": registered,
+            "diagnosis": [row.values["diagnosis"] for row in rows],
+            "icd10_code": [normalize(row.values["icd10_code"]) for row in rows],
+            "co_icd10_code": [normalize(row.values.get("co_icd10_code") or "") for row in rows],
+            "diagnosed_on": [row.values.get("diagnosed_on") for row in rows],
+            "diagnosing_hospital_id": [row.hospital_id for row in rows],
+            "managing_organisation_id": [row.clinic_id for row in rows],
+            "responsible_doctor_id": [row.doctor_id for row in rows],
+            "danger_level": [_get(row.values, "danger_level", 0) for row in rows],
+            "incident_history": [bool(row.values.get("trouble_count") or row.values.get("disaster_count")) for row in rows],
+            "last_followup_date": last_dates, "last_classification": last_classes, "next_followup_due": due,
+            "awaiting_first_visit_since": [None if last else on for last, on in zip(last_dates, registered, strict=True)],
+            "status_changed_on": registered, "created_by_id": actor, **places,
+        }, stream, ids=patient_ids, tables=tables) or []
+        bulk.write_columns(StatusChange, len(rows), {
+            "patient_id": ids, "from_status": Same(""), "to_status": Same(PatientStatus.MANAGED),
+            "changed_on": registered, "created_by_id": actor, **places,
+        }, stream, tables=tables)
+        picked = [(row, pid, on) for row, pid, on in zip(rows, ids, registered, strict=True) if row.has_supplement]
+        kept = [row for row, _pid, _on in picked]
+        supplement: dict[str, Any] = {"patient_id": [pid for _row, pid, _on in picked]}
+        for key in SUPPLEMENT_TEXT:
+            supplement[key] = [row.values.get(key) or "" for row in kept]
+        missing = bulk.MISSING
+        for key in SUPPLEMENT_VALUES:
+            supplement[key] = [v if (v := row.values.get(key)) is not None else missing for row in kept]
+        supplement["past_symptoms"] = [list(row.values.get("past_symptoms") or []) for row in kept]
+        for name in BEHAVIOUR_COUNT_FIELDS.values():
+            supplement[name] = [row.values.get(name) or 0 for row in kept]
+        supplement["filled_on"] = [row.values.get("filled_on") or on for row, _pid, on in picked]
+        supplement["filled_by_id"] = actor
+        bulk.write_columns(PersonalSupplement, len(kept), {**supplement, **self.places(kept)}, stream, tables=tables)
         counts = self.counts
-        counts["created"] += len(patients)
+        counts["created"] += len(rows)
         counts["persons_created"] += len(new_people)
         counts["persons_reused"] += len(rows) - len(new_people)
-        counts["supplements"] += len(supplements)
+        counts["supplements"] += len(kept)
+
+    def places(self, rows: list[PatientRow]) -> dict[str, list[str]]:
+        """The region columns of ``rows`` (their townships), column by column."""
+        found = [self.place(row.township) for row in rows]
+        keys = found[0].keys() if found else ()
+        return {key: [place[key] for place in found] for key in keys}

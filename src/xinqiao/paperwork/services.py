@@ -312,7 +312,7 @@ def _import_streamed(importer: Any, batch: ImportBatch, data: bytes, cfg: dict[s
     checked_at: list[float] = []
     try:
         with transaction.atomic():
-            counts = importer.import_stream(checker, opened.rows, cfg["batch_size"],
+            counts = importer.import_stream(checker, opened.rows, cfg["stream_chunk"],
                                             on_checked=lambda: checked_at.append(time.perf_counter()))
             if _report(batch, result, opened.header_row, cfg):
                 raise Rejected
