@@ -2,9 +2,10 @@
 
 ``bulk_create`` spends most of its time in Django's per-field preparation (about 5 µs per field,
 measured: a 54-column patient row touches ~110 fields across four tables). An import knows its
-values are already clean, so on PostgreSQL ``insert_rows`` takes the ids from the table's sequence
-in one query and streams the rows with ``COPY … FROM STDIN`` (psycopg 3), inside the caller's
-transaction. Rows are formatted here as COPY text, the way ``patients.synth`` feeds its tables
+values are already clean, so on PostgreSQL ``allocate_ids`` takes the ids from the table's sequence
+in one query and ``write_rows`` / ``write_columns`` stream the rows with ``COPY … FROM STDIN``
+(psycopg 3), inside the caller's transaction. Rows are formatted here as COPY text, the way
+``patients.synth`` feeds its tables
 (its ``Table`` gives the statement and the constant text of every column the rows do not carry:
 defaults, ``auto_now(_add)``), and values are prepared the way the model fields would store them:
 encrypted fields through ``Encryptor`` (same format and associated data as
@@ -22,7 +23,8 @@ stream rather than all at COMMIT. An error in a job aborts the transaction: ever
 with it, and it is raised when the stream closes. On SQLite there is no thread: ``copy_stream``
 yields ``SyncStream``, which runs each job at once on Django's cursor.
 
-Rows are dicts ``{attname: value}``; missing fields take their model default.
+Rows are dicts ``{attname: value}`` (``write_rows``) or columns (``write_columns``); a missing
+value takes its field's default.
 """
 
 from __future__ import annotations
@@ -381,39 +383,3 @@ def write_columns(model: type[models.Model], count: int, columns: dict[str, Any]
             tables[cache_key] = table
     stream.put(table.sql, table.lines_columns(ids, count, columns).encode("utf-8"))
     return list(ids) if ids is not None else None
-
-
-def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], *, batch_size: int = 2000,
-                stream: CopyStream | None = None) -> list[int]:
-    """Insert ``rows`` of ``model`` and return their primary keys, in order.
-
-    With a ``stream`` (PostgreSQL) the batches are queued to its writer thread and may still be in
-    flight when this returns; closing the stream waits for them.
-    """
-    if not rows:
-        return []
-    if connection.vendor != "postgresql":
-        objs = [model(**row) for row in rows]
-        model._default_manager.bulk_create(objs, batch_size=batch_size)
-        return [obj.pk for obj in objs]
-    meta = model._meta
-    pk = meta.pk
-    assert pk is not None
-    keys: dict[str, None] = {}
-    for row in rows:
-        keys.update(dict.fromkeys(row))
-    table = CopyTable(model, list(keys))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                       [meta.db_table, pk.column, len(rows)])
-        ids = [row[0] for row in cursor.fetchall()]
-    raw = connection.connection
-    assert raw is not None
-    for start in range(0, len(rows), batch_size):
-        payload = table.lines(ids[start:start + batch_size], rows[start:start + batch_size]).encode("utf-8")
-        if stream is not None:
-            stream.put(table.sql, payload)
-        else:
-            with connection.wrap_database_errors, raw.cursor() as cursor, cursor.copy(table.sql) as copy:
-                copy.write(payload)
-    return ids
