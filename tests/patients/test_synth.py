@@ -31,7 +31,14 @@ from xinqiao.followups.models import DischargeRecord, FollowUp
 from xinqiao.patients import rules as patient_rules
 from xinqiao.patients import synth
 from xinqiao.patients.codes import INCIDENT_BEHAVIOURS, Diagnosis, PatientStatus
-from xinqiao.patients.models import CaseReport, Patient, PersonalSupplement, RegisterSequence, StatusChange
+from xinqiao.patients.models import (
+    CaseReport,
+    Patient,
+    PersonalSupplement,
+    RegisterSequence,
+    StatusChange,
+    SuspectedCase,
+)
 from xinqiao.patients.workdays import add_working_days
 
 TODAY = date(2026, 3, 16)
@@ -119,6 +126,8 @@ def _expected_columns(patient: Patient, history: list[dict[str, Any]], changes: 
     events: list[tuple[date, int, str, Any]] = [(patient.registered_on, 0, "register", None)]
     events += [(row["followup_date"], 2, "followup", row) for row in history]
     events += [(d.reported_on, 1, "discharge", d) for d in discharges]
+    # patients.services.accept_transfer: managed, awaiting the new clinic's first visit.
+    events += [(c.changed_on, 1, "transfer", c) for c in changes if c.transfer_id is not None]
     state: dict[str, Any] = {
         "last_followup_date": None, "last_classification": None, "failed_attempts": 0,
         "awaiting_first_visit_since": None, "next_followup_due": None,
@@ -127,6 +136,9 @@ def _expected_columns(patient: Patient, history: list[dict[str, Any]], changes: 
         if kind == "register":
             state["awaiting_first_visit_since"] = on
             state["next_followup_due"] = patient_rules.first_visit_due(on)
+        elif kind == "transfer":
+            state.update(awaiting_first_visit_since=on, next_followup_due=patient_rules.first_visit_due(on),
+                         failed_attempts=0)
         elif kind == "discharge":
             state["awaiting_first_visit_since"] = on
             first = on + timedelta(days=limits["first_visit_days_after_notice"])
@@ -172,6 +184,9 @@ def test_patient_columns_equal_what_the_history_implies() -> None:
         assert steps[0].changed_on == patient.registered_on
         for before, after in itertools.pairwise(steps):
             assert after.from_status == before.to_status
+            if after.transfer_id is not None:  # accept_transfer: not a status change, back to managed
+                assert patient_rules.on_register(after.from_status) and after.to_status == PatientStatus.MANAGED
+                continue
             assert lifecycle.allowed(after.from_status, after.to_status), (after.from_status, after.to_status)
         assert (patient.status, patient.status_changed_on) == (steps[-1].to_status, steps[-1].changed_on)
         statuses.add(patient.status)
@@ -238,7 +253,7 @@ def test_proportions_look_like_a_register() -> None:
 
 def _snapshot(prefix: str) -> list[tuple[Any, ...]]:
     patients = {p.pk: p for p in Patient.objects.filter(submission_key__startswith=prefix).select_related("person")}
-    out = [(p.submission_key, p.person.name, p.person.id_number, p.diagnosis, p.status, p.registered_on,
+    out: list[tuple[Any, ...]] = [(p.submission_key, p.person.name, p.person.id_number, p.diagnosis, p.status, p.registered_on,
             p.next_followup_due, p.last_classification, p.township_code, p.register_number) for p in patients.values()]
     out += [(patients[r["patient_id"]].submission_key, r["followup_date"], r["outcome"], r["classification"],
              r["next_followup_date"]) for r in FollowUp.objects.filter(patient_id__in=patients).values()]
@@ -266,7 +281,8 @@ def test_command_prints_json_and_refuses_to_duplicate_a_population() -> None:
                  stdout=out, stderr=StringIO())
     report = json.loads(out.getvalue().strip().splitlines()[-1])
     assert report["patients"] == 30 and report["followups"] == FollowUp.objects.count()
-    assert report["rows"]["core_person"] == 30 and report["prefix"] == "synth:21:"
+    others = SuspectedCase.objects.filter(patient__isnull=True).count()  # suspected persons who are not patients
+    assert report["rows"]["core_person"] == 30 + others and report["prefix"] == "synth:21:"
     with pytest.raises(CommandError, match="exist"):
         call_command("synth", "--patients", "30", "--seed", "21", "--region", COUNTY, stdout=StringIO(),
                      stderr=StringIO())
@@ -388,6 +404,16 @@ def test_demo_patients_show_every_list_and_are_built_once() -> None:
         "managing_organisation_id", flat=True)) == {orgs["chc_a"].pk, orgs["chc_b"].pk}
     assert HealthCheck.objects.exists()
     assert any(note.startswith("Demo patients") for note in result.notes)
+    assert any(note.startswith("Demo transfers") for note in result.notes)
+    # A handful of each way onto a register, in each township: transfers in every state, and
+    # suspected cases confirmed, closed, reported and referred.
+    from xinqiao.patients.models import Transfer
+
+    for town in towns:
+        incoming = Transfer.objects.filter(region_id=town.code)
+        assert {"pending", "declined", "accepted"} <= set(incoming.values_list("status", flat=True)), town.code
+        assert {"confirmed", "closed", "reported", "referred"} <= set(
+            SuspectedCase.objects.filter(region_id=town.code).values_list("status", flat=True)), town.code
     demo.extend_demo(random.Random(2028), result)
     followup_demo.extend_demo(random.Random(2028), result)
     assert Patient.objects.filter(submission_key__startswith=demo.PREFIX).count() == total

@@ -13,6 +13,11 @@ Who holds what (roles.json), written out:
 * ``add_followup``: mhc_staff, psychiatrist, community doctor. ``add_healthcheck``: mhc_staff,
   community doctor. ``add_dischargerecord``: mhc_staff, psychiatrist (hospital users).
 * The medication catalogue is reference data: any signed-in user.
+* ``change_followup`` (correcting a follow-up): mhc_staff, psychiatrist, community doctor — and then
+  only the recording doctor, the patient's or recording clinic's staff, or the county centre
+  (``followups/data/editing.json``). The matrix follow-ups are recorded by ``community_doctor_a``;
+  the psychiatrist (not the author, no clinic) is refused (403), as are the regulators.
+* ``export_followup``: mhc_staff and community doctor (a list-level page: 403 for the others).
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ VIEWERS = CLINICAL
 ADDERS = frozenset({"mhc_staff_a", "psychiatrist_a", "community_doctor_a"})
 CHECKERS = frozenset({"mhc_staff_a", "community_doctor_a"})
 DISCHARGERS = frozenset({"mhc_staff_a", "psychiatrist_a"})
+CORRECTORS = frozenset({"mhc_staff_a", "community_doctor_a"})
+EXPORTERS = frozenset({"mhc_staff_a", "community_doctor_a"})
 
 assert CITY_OR_ABOVE - {"sysadmin"} <= VIEWERS
 
@@ -56,7 +63,8 @@ def followup_objects(ctx: dict[str, Any]) -> dict[str, dict[str, Any]]:
             followup = FollowUp.objects.create(
                 patient=patient, region=region, followup_date=day, method=2, danger_level=0, insight=1,
                 classification=3, proposed_classification=3, next_followup_date=day + timedelta(days=90),
-                proposed_next_date=day + timedelta(days=90), actions=["continue_plan"])
+                proposed_next_date=day + timedelta(days=90), actions=["continue_plan"],
+                doctor=ctx["cast"]["community_doctor_a"])
             check = HealthCheck.objects.create(patient=patient, region=region, check_date=day, general_exam="正常")
             discharge = DischargeRecord.objects.create(
                 patient=patient, region=region, hospital=hospital, admission_date=day - timedelta(days=30),
@@ -94,6 +102,14 @@ def _discharge(ctx: dict[str, Any], user: str, scope: str) -> dict[str, Any]:
             "diagnosis": "F20", "effect": 2}
 
 
+def _correction(ctx: dict[str, Any], user: str, scope: str) -> dict[str, Any]:
+    """A complete visit (the matrix follow-up lacks items), different for each caller."""
+    return {"reason": "矩阵测试：补全漏填项目", "method": 2, "danger_level": 0, "insight": 1, "sleep": 1, "diet": 1,
+            "self_care": 1, "housework": 1, "work": 9, "study": 1, "social": 1, "lock_status": 1,
+            "hospital_status": 0, "lab_tests": 1, "adherence": 1, "adverse_reaction": 1, "treatment_effect": 2,
+            "referral": 1, "physical_illness_text": f"矩阵测试 {user}"}
+
+
 def _rule_input(ctx: dict[str, Any], user: str, scope: str) -> dict[str, Any]:
     return {"followup_date": "2025-03-03", "danger_level": 3, "insight": 1, "symptoms": [], "symptoms_marked": False,
             "social_function": {"self_care": 1, "housework": 1, "work": 9, "study": 1, "social": 1},
@@ -111,6 +127,12 @@ ROUTES: dict[str, Route] = {
     "followups:discharge_create": Route(record(CLINICAL, capable=DISCHARGERS), anon=302, kwargs=_patient,
                                         per_scope=True),
     "followups:followup_detail": Route(record(VIEWERS), anon=302, kwargs=_pk("followup"), per_scope=True),
+    "followups:followup_correct": Route(record(VIEWERS, capable=CORRECTORS), anon=302, kwargs=_pk("followup"),
+                                        per_scope=True),
+    "followups:followup_correct_propose": Route(record(VIEWERS, capable=CORRECTORS), anon=302, method="post",
+                                                kwargs=_pk("followup"), per_scope=True,
+                                                data=lambda ctx, u, s: {"followup_date": "2025-03-03"}),
+    "followups:followup_export": Route(by_role(EXPORTERS, 200, 403), anon=302),
     "followups:healthcheck_detail": Route(record(VIEWERS), anon=302, kwargs=_pk("check"), per_scope=True),
     "followups:discharge_detail": Route(record(VIEWERS), anon=302, kwargs=_pk("discharge"), per_scope=True),
     # API.
@@ -122,6 +144,8 @@ ROUTES: dict[str, Route] = {
                                     per_scope=True),
     "api-1:followups_create": Route(record(CLINICAL, ok=201, capable=ADDERS), anon=401, method="post", json=True,
                                     data=_attempt, per_scope=True),
+    "api-1:followups_correct": Route(record(VIEWERS, capable=CORRECTORS), anon=401, method="post", json=True,
+                                     kwargs=_pk("followup", "followup_id"), data=_correction, per_scope=True),
     "api-1:followups_healthcheck_list": Route(record(CLINICAL, capable=VIEWERS), anon=401,
                                               kwargs=_patient, per_scope=True),
     "api-1:followups_healthcheck_create": Route(record(CLINICAL, ok=201, capable=CHECKERS), anon=401, method="post",

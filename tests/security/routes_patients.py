@@ -3,8 +3,9 @@
 Record routes use one patient per scope at danger level 3 (so that the partner agencies of the
 township group reach the ``in`` one; the danger-0 case is in ``tests/patients/test_views.py``):
 ``in`` in township A, ``sibling`` in township B (county B), ``out`` in Beijing. Each has a
-个人信息补充表, a suspected case in its township, and a pending transfer *into* its township (from
-township B for ``in``, from Beijing for the others). Two persons of township A share an ID number
+个人信息补充表, a suspected case in its township, a draft case report (not yet entered; the matrix users
+have no organisation, so the pending drafts they answer for are those of their region), and a
+pending transfer *into* its township (from township B for ``in``, from Beijing for the others). Two persons of township A share an ID number
 (the duplicates page and the merge).
 
 Who holds what (roles.json), written out:
@@ -16,7 +17,8 @@ Who holds what (roles.json), written out:
   police, civil affairs, 综治; export: county centre and community doctor;
 * transfers (send, answer, inbox): county centre and community doctor; only the receiving region
   answers;
-* case reports: entered by the county centre and the psychiatrist, listed also for regulators;
+* case reports: entered by the county centre and the psychiatrist, listed also for regulators; a
+  draft is entered (``case_report_enter``) only by those two, within their pending scope (else 404);
 * suspected cases: seen by county centre, psychiatrist, community doctor; reported and referred or
   closed by the county centre and community doctor; confirmed by the county centre and psychiatrist;
 * duplicates and merge: the county centre.
@@ -69,7 +71,7 @@ def patient_objects(ctx: dict[str, Any]) -> dict[str, Any]:
         from tests.patients.factories import PatientFactory, hospital_of
         from xinqiao.core.models import Region
         from xinqiao.patients.codes import TransferStatus
-        from xinqiao.patients.models import PersonalSupplement, SuspectedCase, Transfer
+        from xinqiao.patients.models import CaseReport, PersonalSupplement, SuspectedCase, Transfer
 
         town_a = Region.objects.get(code=ctx["town_a"])
         regions = {scope: Region.objects.get(code=ctx["persons"][scope].region_id) for scope in ("in", "sibling", "out")}
@@ -87,7 +89,11 @@ def patient_objects(ctx: dict[str, Any]) -> dict[str, Any]:
                 patient=moving, region=region, from_region=senders[scope],
                 from_organisation=moving.managing_organisation, moved_on=date(2026, 1, 6),
                 status=TransferStatus.PENDING)
-            out[scope] = {"patient": patient, "case": case, "transfer": transfer}
+            draft = CaseReport.objects.create(
+                person=PersonFactory(region=region), region=region, status="draft", diagnosis="F20",
+                icd10_code="F20.0", diagnosing_hospital=out["hospital"], diagnosed_on=date(2026, 1, 5),
+                reporting_unit=out["hospital"], report_deadline=date(2026, 1, 19))
+            out[scope] = {"patient": patient, "case": case, "transfer": transfer, "draft": draft}
         number = PersonFactory(region=town_a).id_number
         out["keep"] = PersonFactory(region=town_a, id_number=number)
         out["drop"] = PersonFactory(region=town_a, id_number=number)
@@ -139,6 +145,9 @@ ROUTES: dict[str, Route] = {
                                       data=lambda ctx, u, s: {"decision": "decline", "decline_reason": "矩阵测试"}),
     "patients:case_report_list": Route(by_role(CASE_VIEWERS, 200, 403), anon=302),
     "patients:case_report_create": Route(by_role(CASE_ADDERS, 200, 403), anon=302),
+    # Entering a draft: the adders, where the draft is theirs (their region here); 404 elsewhere.
+    "patients:case_report_enter": Route(lambda user, scope: (200 if scope == "in" else 404) if user in CASE_ADDERS
+                                        else 403, anon=302, kwargs=_pk("draft"), per_scope=True),
     "patients:suspected_list": Route(by_role(SUSPECT_VIEWERS, 200, 403), anon=302),
     "patients:suspected_create": Route(by_role(SUSPECT_CHANGERS, 200, 403), anon=302),
     "patients:suspected_detail": Route(record(SUSPECT_VIEWERS), anon=302, kwargs=_pk("case"), per_scope=True),
@@ -176,6 +185,15 @@ ROUTES: dict[str, Route] = {
     "api-1:patients_case_report_create": Route(by_role(CASE_ADDERS, 201, 403), anon=401, method="post", json=True,
                                                data=_case_report),
     "api-1:patients_case_report_list": Route(by_role(CASE_VIEWERS, 200, 403), anon=401),
+    "api-1:patients_case_report_draft_create": Route(by_role(CASE_ADDERS, 201, 403), anon=401, method="post",
+                                                     json=True, data=lambda ctx, u, s: {
+                                                         **_case_report(ctx, u, s), "report_type": None,
+                                                         "brought_by": None}),
+    # Sent empty: a capable user in scope gets the named missing fields (422), nothing is entered.
+    "api-1:patients_case_report_enter": Route(lambda user, scope: (422 if scope == "in" else 404)
+                                              if user in CASE_ADDERS else 403, anon=401, method="post", json=True,
+                                              kwargs=_pk("draft", "report_id"), per_scope=True,
+                                              data=lambda ctx, u, s: {}),
     "api-1:patients_suspected_create": Route(by_role(SUSPECT_CHANGERS, 201, 403), anon=401, method="post", json=True,
                                              data=lambda ctx, u, s: {"name": "矩阵疑似", "region_code": ctx["town_a"],
                                                                      "found_by": "doctor",

@@ -3,6 +3,9 @@ matrix (``tests/security/routes_followups.py``).
 
 - ``POST /followups/`` (Idempotency-Key): record a follow-up; ``GET /followups/`` and
   ``GET /followups/{id}``: scoped (404 outside), fields as the caller's role may see them, audited.
+- ``POST``/``PATCH /followups/{id}/correction`` (Idempotency-Key): correct a stored follow-up
+  (``corrections.py``: reason required, previous version kept, rules re-run); 403 with the reason
+  when the caller may see but not correct it.
 - ``POST /followups/propose``: the ``followup-rule`` contract over HTTP (nothing stored).
 - ``GET /followups/medications``: the medication catalogue (reference data).
 - health checks and discharges: ``POST`` (Idempotency-Key) and ``GET /patients/{id}/…``.
@@ -29,10 +32,12 @@ from xinqiao.core.masking import mask
 from xinqiao.core.masks import Visibility, pii_fields, visibility
 from xinqiao.core.models import AuditAction
 from xinqiao.core.scope import get_scoped_or_404
-from xinqiao.followups import rules, services
+from xinqiao.followups import corrections, rules, services
 from xinqiao.followups.models import DischargeRecord, FollowUp, HealthCheck, MedicationCatalogue
 from xinqiao.followups.schemas import (
+    CorrectionOutSchema,
     DischargeCreateSchema,
+    FollowUpCorrectionSchema,
     FollowUpCreateSchema,
     FollowUpPage,
     FollowUpSchema,
@@ -171,6 +176,38 @@ def followup_create(request: HttpRequest, payload: FollowUpCreateSchema,
     status, out, replayed = run_once(user, "followups.create", key, body, create)
     return Status(status, {**out, "replayed": replayed or out.get("replayed", False)})
 
+
+
+@router.api_operation(["POST", "PATCH"], "/{int:followup_id}/correction", response=CorrectionOutSchema,
+                      auth=django_auth, url_name="followups_correct")
+def followup_correct(request: HttpRequest, followup_id: int, payload: FollowUpCorrectionSchema,
+                     idempotency_key: str = Header(..., alias="Idempotency-Key")) -> dict[str, Any]:
+    """Correct a follow-up (404 outside scope, 403 when the caller may not correct it); a retry with the
+    same ``Idempotency-Key`` returns the same revision."""
+    user: Any = request.user
+    fu = get_scoped_or_404(FollowUp, user, pk=followup_id)
+    refused = corrections.refusal(user, fu)
+    if refused:
+        raise corrections.CorrectionRefused(refused)
+    key = idempotency_key.strip()[:100]
+    sent = payload.dict(exclude_unset=True, exclude={"patient_id", "reason", "medications", "participants"})
+    if "medications" in payload.model_fields_set:
+        sent["medications"] = _lines(payload.medications)
+    if "participants" in payload.model_fields_set:
+        sent["participants"] = _participants(payload.participants)
+    for name in ("symptoms", "rehab_measures"):
+        if name in sent:
+            sent[name] = tuple(sent[name])
+    data = corrections.merged_input(fu, sent)
+
+    def correct() -> tuple[int, dict[str, Any]]:
+        revision, _created = corrections.correct_followup(user, fu, data, payload.reason,
+                                                          key=f"api:u{user.pk}:{key}")
+        fresh = FollowUp.objects.get(pk=fu.pk)
+        return 200, {**_followup_out(user, fresh), "revision": revision.number}
+
+    _status, out, replayed = run_once(user, "followups.correct", key, {"id": followup_id, **_body(payload)}, correct)
+    return {**out, "replayed": replayed}
 
 # --- Health checks and discharges --------------------------------------------------------------------
 

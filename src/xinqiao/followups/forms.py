@@ -365,3 +365,42 @@ class DischargeForm(KeyedForm):
             effect=d["effect"], icd10_code=d.get("icd10_code") or "", rehab_measures=tuple(d.get("rehab_measures") or ()),
             rehab_advice=d.get("rehab_advice") or "", summary=d.get("summary") or "", medications=tuple(medications),
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# Correcting a stored follow-up
+# --------------------------------------------------------------------------------------------------
+
+class CorrectionForm(FollowUpForm):
+    """The same phone form, prefilled with the stored follow-up, plus the reason for the correction."""
+
+    reason = _text(_("reason for the correction"), rows=2, max_length=500)
+    DECISION_FIELDS: tuple[str, ...] = ("classification", "next_followup_date", "override_reason", "reason")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = True
+        self.fields["reason"].help_text = _("Required. It is kept with the previous version.")
+
+
+def correction_initial(data: services.FollowUpInput) -> tuple[dict[str, Any], list[dict[str, Any]],
+                                                              list[dict[str, Any]]]:
+    """Initial values of the correction form, its medication lines and its (named) participants."""
+    names = [f for f in CorrectionForm.base_fields if f not in ("form_key", "reason")]
+    initial = {name: getattr(data, name) for name in names}
+    initial["symptoms"] = list(data.symptoms)
+    initial["rehab_measures"] = list(data.rehab_measures)
+    meds = [{"drug": m.drug_id, "drug_name": m.drug_name, "times": m.times, "period": m.period, "dose": m.dose,
+             "unit": m.unit} for m in data.medications]
+    parts = [{"role": p.role, "name": p.name} for p in data.participants if p.user_id is None]
+    return initial, meds, parts
+
+
+def kept_lines(formset: Any) -> list[int]:
+    """Indices of the formset's non-empty lines (prefilled lines count even when unchanged)."""
+    out = []
+    for index, form in enumerate(formset.forms):
+        blank = form.is_blank() if hasattr(form, "is_blank") else form.to_input() is None
+        if not blank:
+            out.append(index)
+    return out

@@ -13,6 +13,8 @@ home clinic is told and starts follow-ups).
   ``DischargeMedication`` (用药情况 / 用药指导: drug, times per day or month, dose).
 - ``HealthCheck``: the annual health check, with consent.
 - ``DischargeRecord``: a hospital's discharge form; it notifies the home clinic.
+- ``FollowUpRevision``: the state of a follow-up before each correction (``corrections.py``), with
+  the stated reason, who and when.
 
 Each record sits in the patient's township (``InRegion``). Only ``followups.services`` writes them
 (H6's synthetic histories insert in bulk). Field names are stable: the PDF print, the Excel import
@@ -21,6 +23,7 @@ and the synthetic generator use them.
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -250,6 +253,48 @@ class FollowUp(InRegion):
         return self.outcome == Outcome.VISITED and (
             self.classification != self.proposed_classification or self.next_followup_date != self.proposed_next_date)
 
+
+
+class FollowUpRevision(models.Model):
+    """One correction of a follow-up: what the follow-up held before it, why it was corrected, by whom.
+
+    Revision ``number`` 1 keeps the values as first recorded; the follow-up row itself always holds
+    the current values. ``data`` is the snapshot (the follow-up's fields, medication lines and
+    participants as JSON), encrypted like the follow-up's free text because it holds the same
+    clinical content; ``changed`` holds field names only. Reached only through its follow-up (no
+    region of its own); pages show it field by field, masked as the follow-up (``views.history``).
+    The raw snapshot holds medication too, so it is declared with the narrower medication category.
+    """
+
+    PII_FIELDS: ClassVar[dict[str, str]] = {"data": _MEDICATION, "reason": _FOLLOWUP}
+
+    followup = models.ForeignKey(FollowUp, verbose_name=_("follow-up"), on_delete=models.CASCADE,
+                                 related_name="revisions")
+    number = models.PositiveIntegerField(_("revision"))
+    data = EncryptedTextField(_("previous values"))
+    changed = models.JSONField(_("changed fields"), default=list)
+    reason = EncryptedTextField(_("reason for the correction"))
+    submission_key = models.CharField(max_length=160, null=True, blank=True, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("corrected by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("corrected at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("follow-up revision")
+        verbose_name_plural = _("follow-up revisions")
+        ordering: ClassVar = ["followup_id", "-number"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["followup", "number"], name="followup_revision_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} #{self.followup_id}.{self.number}"
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The snapshot as a dict (decrypted from ``data``)."""
+        loaded: dict[str, Any] = json.loads(self.data) if self.data else {}
+        return loaded
 
 class FollowUpParticipant(models.Model):
     """One participant of a joint follow-up (联合随访): a user of the platform or a named person.

@@ -173,3 +173,20 @@ class ProposalSchema(Schema):
     label: str
     next_followup_date: str
     actions: list[str]
+
+
+class FollowUpCorrectionSchema(FollowUpCreateSchema):
+    """A correction of a stored follow-up: ``reason`` and the fields to change (any field of the
+    record form; those not sent keep their stored values, ``medications``/``participants`` replace
+    the lines when sent). Leave ``classification``/``next_followup_date`` out to take the
+    recomputed proposal."""
+
+    patient_id: int | None = None  # type: ignore[assignment]
+    followup_date: date | None = None  # type: ignore[assignment]
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CorrectionOutSchema(FollowUpSchema):
+    """The corrected follow-up (as the caller may see it) and the number of the revision kept."""
+
+    revision: int

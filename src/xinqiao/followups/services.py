@@ -5,8 +5,9 @@ permission and scope, validates every field of the 随访服务记录表 (errors
 user's language), runs the national rules (``rules.propose``), applies the doctor's decision (an
 override needs a stated reason), stores the follow-up with its medication and participants, keeps
 the patient's work-list columns current, changes the patient's status where the form says so
-(death, 失访, admission, discharge), audits, and — after commit — informs the police of the
-township when the danger level calls for it. A retry with the same submission key stores nothing
+(death, 失访, admission, discharge), audits, opens the two-way referral when the decision says
+``refer`` (``referrals.services.refer_from_followup``, same transaction; ``referral_of`` shows it),
+and — after commit — informs the police of the township when the danger level calls for it. A retry with the same submission key stores nothing
 new. ``record_discharge`` and ``record_health_check`` follow the same pattern.
 """
 
@@ -66,6 +67,7 @@ from xinqiao.patients.models import Patient
 from xinqiao.patients.rules import status_change_errors, time_limits
 from xinqiao.patients.services import StatusInput
 from xinqiao.patients.workdays import add_working_days
+from xinqiao.referrals import services as referral_services
 
 #: Statuses under which follow-ups are recorded (on the register, not deregistered).
 FOLLOWED_STATUSES: frozenset[str] = frozenset({PatientStatus.MANAGED, PatientStatus.IN_HOSPITAL, PatientStatus.LOST})
@@ -512,21 +514,108 @@ def police_recipients(township_code: str) -> list[int]:
                 .order_by("pk").values_list("pk", flat=True).distinct())
 
 
+def _police_notice(followup_id: int, followup_date: date, level: Any, patient_id: int, number: str,
+                   recipient: int) -> Notice:
+    title = _("Patient %(number)s at danger level %(level)s: please assist the township management group") % {
+        "number": number, "level": level}
+    body = _("Recorded at a follow-up on %(date)s. Informing the police is required from danger level "
+             "%(min)s (national service standard).") % {
+        "date": followup_date.isoformat(), "min": rules.config().notify_police_min_danger}
+    return Notice(
+        kind="followup_police", title=str(title), body=str(body), link=_link("patients:patient_detail", pk=patient_id),
+        recipient_id=recipient, subject_type="patients.patient", subject_id=str(patient_id),
+        dedupe_key=f"followup:{followup_id}:police:{recipient}",
+    )
+
+
 def _notify_police(fu: FollowUp, patient: Patient) -> None:
     recipients = police_recipients(patient.township_code)
     if not recipients:
         return
     with _stored_language():
-        title = _("Patient %(number)s at danger level %(level)s: please assist the township management group") % {
-            "number": patient.register_number, "level": fu.danger_level}
-        body = _("Recorded at a follow-up on %(date)s. Informing the police is required from danger level "
-                 "%(min)s (national service standard).") % {
-            "date": fu.followup_date.isoformat(), "min": rules.config().notify_police_min_danger}
-    link = _link("patients:patient_detail", pk=patient.pk)
-    notify_many(Notice(
-        kind="followup_police", title=str(title), body=str(body), link=link, recipient_id=pk,
-        subject_type="patients.patient", subject_id=str(patient.pk), dedupe_key=f"followup:{fu.pk}:police:{pk}",
-    ) for pk in recipients)
+        notices = [_police_notice(fu.pk, fu.followup_date, fu.danger_level, patient.pk, patient.register_number, pk)
+                   for pk in recipients]
+    notify_many(notices)
+
+
+def _chunks(ids: Sequence[int], size: int = 2000) -> list[list[int]]:
+    unique = sorted(set(ids))
+    return [unique[i:i + size] for i in range(0, len(unique), size)]
+
+
+def police_notices(followup_ids: Sequence[int]) -> list[Notice]:
+    """The police notices of many follow-ups at once (an import): two queries per 2,000, the same
+    notices (and dedupe keys) as ``_notify_police`` sends for one."""
+    notices: list[Notice] = []
+    for chunk in _chunks(followup_ids):
+        rows = list(FollowUp.objects.filter(pk__in=chunk).values_list(
+            "pk", "followup_date", "danger_level", "patient_id", "patient__register_number", "township_code"))
+        officers: dict[str, list[int]] = {}
+        for pk, town in (User.objects.filter(groups__name="police", region_id__in={r[5] for r in rows},
+                                             is_active=True).order_by("pk").values_list("pk", "region_id").distinct()):
+            officers.setdefault(town, []).append(pk)
+        with _stored_language():
+            notices += [_police_notice(pk, on, level, patient_id, number, officer)
+                        for pk, on, level, patient_id, number, town in rows for officer in officers.get(town, ())]
+    return notices
+
+
+LOST_PROMPT = "followup_lost_prompt"
+
+
+def _responsible(doctor_id: int | None, clinic_id: int | None) -> dict[str, int | None]:
+    """The responsible doctor, or the managing clinic when none is named (as the work-list job)."""
+    return {"recipient_id": doctor_id, "organisation_id": None} if doctor_id else {
+        "recipient_id": None, "organisation_id": clinic_id}
+
+
+def lost_prompt_notices(patient_ids: Sequence[int]) -> list[Notice]:
+    """失访 prompt (DOMAIN.md §5: three failed attempts in a row → propose 失访, reason 4): one notice to
+    the responsible doctor (or the clinic) per patient on the register whose failed attempts reached
+    ``failed_attempts_for_lost``; one per streak (the key names the last visit that began it)."""
+    threshold = time_limits()["failed_attempts_for_lost"]
+    notices: list[Notice] = []
+    for chunk in _chunks(patient_ids):
+        rows = Patient.objects.filter(
+            pk__in=chunk, failed_attempts__gte=threshold, status__in=(PatientStatus.MANAGED, PatientStatus.IN_HOSPITAL),
+        ).values_list("pk", "register_number", "failed_attempts", "last_followup_date", "registered_on",
+                      "responsible_doctor_id", "managing_organisation_id")
+        with _stored_language():
+            for pk, number, n, last, registered, doctor, clinic in rows:
+                notices.append(Notice(
+                    kind=LOST_PROMPT,
+                    title=str(_("Patient %(number)s not reached %(n)s times in a row: consider recording the "
+                                "patient as lost to follow-up") % {"number": number, "n": n}),
+                    body=str(_("%(n)s attempts in a row did not reach this patient: consider recording them as "
+                               "lost to follow-up (reason 4).") % {"n": n}),
+                    link=_link("patients:patient_detail", pk=pk), subject_type="patients.patient", subject_id=str(pk),
+                    dedupe_key=f"{LOST_PROMPT}:{pk}:{(last or registered).isoformat()}", **_responsible(doctor, clinic),
+                ))
+    return notices
+
+
+def overdue_notices(patient_ids: Sequence[int], today: date) -> list[Notice]:
+    """The work-list job's "follow-up overdue" notice (``worklists.flagging``, same kind, text and
+    dedupe key, so the morning run adds nothing) for these patients, when managed and past their
+    next follow-up date — e.g. after an import of visits whose next date has already passed."""
+    from xinqiao.worklists.flagging import KIND_OVERDUE
+
+    notices: list[Notice] = []
+    for chunk in _chunks(patient_ids):
+        rows = Patient.objects.filter(pk__in=chunk, status=PatientStatus.MANAGED, next_followup_due__lt=today) \
+            .values_list("pk", "register_number", "next_followup_due", "responsible_doctor_id",
+                         "managing_organisation_id")
+        with _stored_language():
+            for pk, number, due, doctor, clinic in rows:
+                notices.append(Notice(
+                    kind=KIND_OVERDUE, title=str(_("Follow-up overdue: patient %(number)s") % {"number": number}),
+                    body=str(_("The follow-up due on %(due)s has not been recorded (%(days)d days overdue). "
+                               "Visit or call the patient and record the follow-up.")
+                             % {"due": due.isoformat(), "days": (today - due).days}),
+                    link=_link("patients:patient_detail", pk=pk), subject_type="patients.patient", subject_id=str(pk),
+                    dedupe_key=f"{KIND_OVERDUE}:{pk}:{due.isoformat()}", **_responsible(doctor, clinic),
+                ))
+    return notices
 
 
 def record_followup(actor: Any, patient: Patient, data: FollowUpInput, *, key: str = "",
@@ -590,13 +679,24 @@ def record_followup(actor: Any, patient: Patient, data: FollowUpInput, *, key: s
                 FollowUpParticipant(followup=fu, role=p.role, user_id=p.user_id,
                                     name="" if p.user_id else p.name.strip()) for p in data.participants])
             changed = _apply_to_patient(actor, locked, fu)
+            referral = None
+            if fu.needs_referral:
+                # 规范: unstable → refer to a psychiatric institution, in this transaction (a rolled-back
+                # follow-up opens nothing); the doctor's override that drops ``refer`` opens nothing.
+                referral = referral_services.refer_from_followup(actor, fu, locked, urgent=fu.police_notified)
+                setattr(fu, "referral_outcome", referral)  # noqa: B010 (for the caller; not a field)
             audit.record(AuditAction.CREATE, obj=fu, detail={
                 "patient": patient.pk, "outcome": fu.outcome, "classification": fu.classification,
                 "proposed": fu.proposed_classification, "overridden": bool(fu.override_reason),
                 "actions": fu.actions, "patient_fields": changed,
+                **({"referral": referral.referral.pk if referral.referral else None,
+                    "referral_created": referral.created, "referral_problem": referral.problem}
+                   if referral is not None else {}),
             })
             if fu.police_notified:
                 transaction.on_commit(lambda: _notify_police(fu, locked))
+            if fu.outcome == Outcome.NOT_REACHED:
+                transaction.on_commit(lambda: notify_many(lost_prompt_notices([patient.pk])))
     except IntegrityError:
         # A concurrent retry with the same key committed first: answer with its follow-up.
         existing = _existing(FollowUp, key, patient)
@@ -605,6 +705,49 @@ def record_followup(actor: Any, patient: Patient, data: FollowUpInput, *, key: s
         return existing, False
     patient.refresh_from_db()
     return fu, True
+
+
+def referral_of(user: Any, fu: FollowUp) -> dict[str, Any] | None:
+    """The referral a visit's decision called for, as ``user`` may see it (page and API); ``None``
+    when the decision did not refer.
+
+    It is the referral this follow-up opened (``Referral.followup``) or else the patient's up
+    referral that was already open when the follow-up was recorded (no second one is opened). When
+    neither exists the referral could not be sent automatically: ``message`` tells the doctor to
+    send it by hand. ``id`` and ``url`` are given only when the user reaches the referral
+    (``Referral.objects.restrict``).
+    """
+    if not fu.needs_referral:
+        return None
+    from django.db.models import Q
+
+    from xinqiao.referrals.models import Referral
+    from xinqiao.referrals.rules import OPEN_STATES, UP
+
+    rows = Referral.objects.select_related("to_organisation")
+    found = rows.filter(followup=fu).order_by("pk").first()
+    opened = found is not None
+    if found is None:
+        found = (rows.filter(patient_id=fu.patient_id, direction=UP, sent_at__lte=fu.created_at)
+                 .filter(Q(state__in=OPEN_STATES) | Q(completed_at__gt=fu.created_at) | Q(declined_at__gt=fu.created_at))
+                 .order_by("-sent_at", "-pk").first())
+    if found is None:
+        message = (_("The rules call for a referral to a psychiatric institution, but it could not be sent "
+                     "automatically: send it by hand from the referrals page. The county mental-health centre "
+                     "was informed.") if fu.doctor_id else
+                   # Imported (no doctor account): a referral is opened only for a current newest visit.
+                   _("Imported follow-up: no referral is linked to it (one is opened only for the newest imported "
+                     "visit while its plan still runs)."))
+        return {"id": None, "url": "", "state": "", "state_label": "", "to_organisation": "", "opened": False,
+                "message": message}
+    visible = Referral.objects.restrict(user).filter(pk=found.pk).exists()
+    return {
+        "id": found.pk if visible else None,
+        "url": _link("referrals:referral_detail", pk=found.pk) if visible else "",
+        "state": found.state, "state_label": str(found.get_state_display()),
+        "to_organisation": found.to_organisation.name if visible else "", "opened": opened,
+        "message": "" if opened else _("The patient already has an open referral: no second one was sent."),
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -823,5 +966,5 @@ def record_discharge(actor: Any, patient: Patient, data: DischargeInput, *, key:
 
 __all__ = [
     "DischargeInput", "FollowUpInput", "HealthCheckInput", "MedicationInput", "ParticipantInput", "decide",
-    "propose_for", "record_discharge", "record_followup", "record_health_check",
+    "propose_for", "record_discharge", "record_followup", "record_health_check", "referral_of",
 ]

@@ -14,6 +14,9 @@ urlpatterns: list = [
     path("patients/<int:patient_id>/health-check/", views.healthcheck_create, name="healthcheck_create"),
     path("patients/<int:patient_id>/discharge/", views.discharge_create, name="discharge_create"),
     path("<int:pk>/", views.followup_detail, name="followup_detail"),
+    path("<int:pk>/correct/", views.followup_correct, name="followup_correct"),
+    path("<int:pk>/correct/propose/", views.followup_correct_propose, name="followup_correct_propose"),
+    path("export/", views.followup_export, name="followup_export"),
     path("health-checks/<int:pk>/", views.healthcheck_detail, name="healthcheck_detail"),
     path("discharges/<int:pk>/", views.discharge_detail, name="discharge_detail"),
 ]

@@ -24,22 +24,25 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from xinqiao.core import audit
 from xinqiao.core import services as core_services
-from xinqiao.core.masks import present
+from xinqiao.core.masks import Visibility, present, visibility
 from xinqiao.core.models import AuditAction
 from xinqiao.core.scope import get_scoped_or_404
-from xinqiao.followups import labels, rules, services
+from xinqiao.followups import corrections, exports, labels, rules, services
 from xinqiao.followups.codes import Outcome
 from xinqiao.followups.forms import (
+    CorrectionForm,
     DischargeForm,
     FollowUpForm,
     HealthCheckForm,
     MedicationFormSet,
     ParticipantFormSet,
     attach_line_errors,
+    correction_initial,
+    kept_lines,
     medication_lines,
     participant_lines,
 )
-from xinqiao.followups.models import DischargeRecord, FollowUp, HealthCheck
+from xinqiao.followups.models import DischargeRecord, FollowUp, FollowUpMedication, HealthCheck
 from xinqiao.patients.models import Patient
 
 LIST_LIMIT = 200
@@ -179,6 +182,7 @@ def followup_list(request: HttpRequest, patient_id: int) -> HttpResponse:
         "can_add": user.has_perm("followups.add_followup"),
         "can_check": user.has_perm("followups.add_healthcheck"),
         "can_discharge": user.has_perm("followups.add_dischargerecord"),
+        "can_export": user.has_perm("followups.export_followup"),
     })
 
 
@@ -195,7 +199,152 @@ def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "medications": [present(user, m) for m in followup.medications.all()],
         "participants": [{**present(user, p), "user": p.user} for p in followup.participants.select_related("user")],
         "overridden": followup.overridden and "classification" in shown,
+        "revisions": history(user, followup),
+        "can_correct": corrections.may_correct(user, followup),
     })
+
+
+def history(user: Any, followup: FollowUp) -> list[dict[str, Any]]:
+    """The follow-up's revisions, newest first: who, when, why, and the previous values of what changed,
+    masked as the follow-up (``present`` on the snapshot; hidden categories left out)."""
+    out = []
+    for revision in followup.revisions.select_related("created_by").order_by("-number"):
+        values = revision.values
+        previous = corrections.as_followup(values)
+        fields = [name for name in revision.changed if name in FollowUp.PII_FIELDS]
+        changes = rows(previous, present(user, previous, fields=fields))
+        meds, parts = corrections.lines_of(values)
+        if "medications" in revision.changed and visibility(
+                user, FollowUpMedication.PII_FIELDS["drug_name"]) != Visibility.HIDDEN:
+            lines = [present(user, m) for m in meds]
+            changes.append((_("Medication"), "；".join(
+                f"{m['drug_name']} {m['times']}×{m['period']} {m['dose']} {m['unit']}" for m in lines) or "—"))
+        if "participants" in revision.changed:
+            shown_parts = [present(user, p) for p in parts]
+            if any(shown_parts):
+                changes.append((_("Participants"), "；".join(
+                    f"{p.get('role', '')} {p.get('name', '')}".strip() for p in shown_parts) or "—"))
+        out.append({"number": revision.number, "at": revision.created_at, "by": revision.created_by,
+                    "reason": present(user, revision).get("reason"), "changes": changes})
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Correcting a follow-up
+# --------------------------------------------------------------------------------------------------
+
+def _correction_forms(request: HttpRequest, followup: FollowUp) -> tuple[CorrectionForm, Any, Any]:
+    if request.method == "POST":
+        return (CorrectionForm(request.POST), MedicationFormSet(request.POST, prefix="med"),
+                ParticipantFormSet(request.POST, prefix="part"))
+    initial, med_initial, part_initial = correction_initial(corrections.input_from(followup))
+    return (CorrectionForm(initial=initial), MedicationFormSet(initial=med_initial, prefix="med"),
+            ParticipantFormSet(initial=part_initial, prefix="part"))
+
+
+def _correction_proposal(followup: FollowUp, form: CorrectionForm) -> dict[str, Any]:
+    """The rules' proposal for the corrected form (the follow-up itself not counted as "previous");
+    before anything is sent, for the stored values."""
+    needed = ("followup_date", "danger_level", "insight", "self_care", "housework", "work", "study", "social")
+    if form.is_bound:
+        form.is_valid()  # cleaned_data holds every valid field, even when others are not yet filled
+        data = form.to_input([], [])
+    else:
+        data = corrections.input_from(followup)
+    missing = [str(form.fields[n].label) for n in needed if getattr(data, n) is None]
+    proposal = corrections.propose(followup, data) if not missing else None
+    return {
+        "proposal": proposal, "missing": missing if data.outcome == Outcome.VISITED else [], "outcome": data.outcome,
+        "reasons": labels.reason_labels(proposal.reasons) if proposal else [],
+        "actions": labels.action_labels(proposal.actions) if proposal else [],
+        "latest": rules.latest_allowed_date(data.followup_date) if data.followup_date else None,
+    }
+
+
+def _scoped_for_correction(request: HttpRequest, pk: int) -> FollowUp:
+    """The follow-up (404 outside scope), then the permission to correct it (403 with the reason)."""
+    followup = get_scoped_or_404(FollowUp, request.user, pk=pk)
+    refused = corrections.refusal(request.user, followup)
+    if refused:
+        raise corrections.CorrectionRefused(refused)
+    return followup
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def followup_correct(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a stored follow-up: the same phone form, prefilled, with a required reason."""
+    user: Any = request.user
+    try:
+        followup = _scoped_for_correction(request, pk)
+    except corrections.CorrectionRefused as exc:
+        return render(request, "followups/correction_refused.html", {"message": str(exc), "pk": pk}, status=403)
+    patient = followup.patient
+    form, meds, parts = _correction_forms(request, followup)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid() & meds.is_valid() & parts.is_valid():
+            med_forms, part_forms = kept_lines(meds), kept_lines(parts)
+            linked = [p for p in corrections.input_from(followup).participants if p.user_id is not None]
+            data = form.to_input([meds.forms[i].to_input() for i in med_forms],
+                                 [*[parts.forms[i].to_input() for i in part_forms], *linked])
+            try:
+                _revision, created = corrections.correct_followup(
+                    user, followup, data, form.cleaned_data.get("reason") or "", key=_key(request, form))
+            except corrections.CorrectionRefused as exc:
+                return render(request, "followups/correction_refused.html", {"message": str(exc), "pk": pk},
+                              status=403)
+            except ValidationError as exc:
+                rest = attach_line_errors(exc, {"medications": meds, "participants": parts},
+                                          {"medications": med_forms, "participants": part_forms})
+                form.add_service_errors(rest)
+            else:
+                if created:
+                    messages.success(request, _("The follow-up was corrected; the previous version is kept."))
+                return redirect("followups:followup_detail", pk=followup.pk)
+        status = 400
+    audit.record(AuditAction.VIEW, obj=followup, detail={"via": "correction_form", "patient": patient.pk})
+    return render(request, "followups/followup_correct.html", {
+        **patient_header(user, patient), "followup": followup, "form": form, "meds": meds, "parts": parts,
+        **_correction_proposal(followup, form),
+    }, status=status)
+
+
+@login_required
+@require_POST
+def followup_correct_propose(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx: the rules' proposal for the correction form as filled so far (nothing is stored)."""
+    followup = _scoped_for_correction(request, pk)
+    form = CorrectionForm(request.POST)
+    return render(request, "followups/_proposal.html", {"patient": followup.patient,
+                                                         **_correction_proposal(followup, form)})
+
+
+# --------------------------------------------------------------------------------------------------
+# Export
+# --------------------------------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def followup_export(request: HttpRequest) -> HttpResponse:
+    """The follow-ups the user may see, filtered, as an Excel file (masked as on screen, audited).
+
+    Without ``download`` the page shows the filters; with it, the file (or the filters again with
+    the error, when a filter is wrong or too many rows match).
+    """
+    user: Any = request.user
+    _require(request, "followups.export_followup")
+    form = exports.FollowUpExportForm(request.GET if "download" in request.GET else None, user=user)
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            qs = exports.filter_followups(FollowUp.objects.restrict(user, "export"), form)
+            try:
+                return exports.export_followups_xlsx(user, qs, form.applied())
+            except exports.ExportTooLarge as exc:
+                form.add_error(None, str(exc))
+        status = 400
+    return render(request, "followups/followup_export.html", {"form": form}, status=status)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -6,6 +6,10 @@ parameters); this module holds the SQL of each rule, as a condition on the rule'
 - ``late_case_report`` on ``patients.CaseReport``: the report's own ``late`` flag, fixed by the
   patients app from the working-day calendar when the card was entered (10 working days after the
   diagnosis, 5 for the county's entry of a written card), for cards entered in the period;
+- ``pending_case_report`` on ``patients.CaseReport``: cards not yet entered (drafts: a hospital's,
+  a written card the county received, the card of a confirmed suspected case) that the daily job
+  flagged late (``late`` on a draft), whose deadline fell on or before the end of the period — a
+  report never entered is late all the same;
 - ``overdue_followup`` on ``patients.Patient``: the work list "overdue" condition itself
   (``worklists.queries.list_condition``), not a copy of it;
 - ``duplicate_id_number``: the patient's person shares the ID-number blind index with another person
@@ -92,9 +96,9 @@ def rules() -> tuple[QualityRule, ...]:
     for rule in out:
         if rule.kind not in KINDS or rule.subject not in SUBJECTS:
             raise ValueError(f"quality_rules.json: {rule.code}: unknown kind or subject")
-        if rule.code not in _PATIENT_CONDITIONS and rule.code != "late_case_report":
+        if rule.code not in _PATIENT_CONDITIONS and rule.code not in CASE_REPORT_RULES:
             raise ValueError(f"quality_rules.json: {rule.code}: no SQL for this rule in quality.py")
-        if (rule.subject == "case_report") != (rule.code == "late_case_report"):
+        if (rule.subject == "case_report") != (rule.code in CASE_REPORT_RULES):
             raise ValueError(f"quality_rules.json: {rule.code}: wrong subject")
     return out
 
@@ -189,9 +193,21 @@ def patient_condition(code: str, today: date) -> Q:
     return _PATIENT_CONDITIONS[code](rule, today)
 
 
-def case_report_condition(period: Period) -> Q:
-    """Late case reports entered in the period (the card's own ``late`` flag)."""
-    return Q(late=True, entered_on__gte=period.start, entered_on__lte=period.end)
+#: The case-report rules (subject ``case_report``).
+CASE_REPORT_RULES: tuple[str, ...] = ("late_case_report", "pending_case_report")
+
+
+def case_report_condition(period: Period, code: str = "late_case_report") -> Q:
+    """The WHERE condition on ``CaseReport`` of a case-report rule.
+
+    ``late_case_report``: entered in the period and late (the card's own flag). ``pending_case_report``:
+    not entered (draft), flagged late by the daily job, due by the end of the period.
+    """
+    if code == "pending_case_report":
+        return Q(status="draft", late=True, report_deadline__lte=period.end)
+    if code != "late_case_report":
+        raise UnknownRuleError(code)
+    return Q(status="entered", late=True, entered_on__gte=period.start, entered_on__lte=period.end)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -253,13 +269,19 @@ def panel(region: Region, period: Period, *, today: date | None = None) -> Quali
     for row in patient_counts:
         per_region[row[column]] = {r.code: int(row[r.code] or 0) for r in patient_rules}
     reports: dict[str, int] = {}
+    report_rules = [r.code for r in rules() if r.subject == "case_report"]
+    entered = Q(status="entered", entered_on__gte=period.start, entered_on__lte=period.end)
     report_counts = (
-        CaseReport.objects.filter(**within, entered_on__gte=period.start, entered_on__lte=period.end)
-        .order_by().values(column).annotate(total=Count("pk"), late=Count("pk", filter=case_report_condition(period)))
+        CaseReport.objects.filter(**within).filter(entered | case_report_condition(period, "pending_case_report"))
+        .order_by().values(column)
+        .annotate(total=Count("pk", filter=entered),
+                  **{code: Count("pk", filter=case_report_condition(period, code)) for code in report_rules})
     )
     for row in report_counts:
-        per_region.setdefault(row[column], {})["late_case_report"] = int(row["late"])
-        reports[row[column]] = int(row["total"])
+        counts = per_region.setdefault(row[column], {})
+        for code in report_rules:
+            counts[code] = int(row[code] or 0)
+        reports[row[column]] = int(row["total"] or 0)
     codes = [r.code for r in rules()]
     regions = sub_regions(region)
     rows = [QualityRow(code=r.code, name=r.name, counts={c: per_region.get(r.code, {}).get(c, 0) for c in codes},
@@ -286,8 +308,9 @@ def members(user: Any, code: str, region: Region, period: Period, *, today: date
     today = today or timezone.localdate()
     within = {region.scope_column: region.code}
     if rule.subject == "case_report":
-        return (CaseReport.objects.restrict(user, action).filter(**within).filter(case_report_condition(period))
-                .select_related("region", "reporting_unit", "patient").order_by("-entered_on", "-id"))
+        order = ("report_deadline", "id") if code == "pending_case_report" else ("-entered_on", "-id")
+        return (CaseReport.objects.restrict(user, action).filter(**within).filter(case_report_condition(period, code))
+                .select_related("region", "reporting_unit", "patient").order_by(*order))
     return (Patient.objects.restrict(user, action).filter(**within).filter(patient_condition(code, today))
             .select_related("person", "region").order_by("township_code", "register_number"))
 

@@ -64,7 +64,6 @@ from xinqiao.patients.models import (
     BEHAVIOUR_COUNT_FIELDS,
     Patient,
     PersonalSupplement,
-    RegisterSequence,
     StatusChange,
 )
 
@@ -536,24 +535,6 @@ def _fetch_all(sql: str, params: Any) -> Callable[[Any], list[tuple[Any, ...]]]:
     return job
 
 
-def reserve_register_numbers(cursor: Any, county_code: str, year: int, count: int) -> list[str]:
-    """``count`` register numbers ``<county code><year><6-digit sequence>`` in one statement on a DB-API cursor.
-
-    The same counter as ``patients.services.next_register_numbers`` (``RegisterSequence``, one row per
-    county and year, locked by the upsert until the transaction ends).
-    """
-    from django.db import connection
-
-    quote = connection.ops.quote_name
-    table, last = quote(RegisterSequence._meta.db_table), quote("last")
-    cursor.execute(
-        f"INSERT INTO {table} ({quote('county_code')}, {quote('year')}, {last}) VALUES (%s, %s, %s) "  # noqa: S608
-        f"ON CONFLICT ({quote('county_code')}, {quote('year')}) DO UPDATE SET {last} = {table}.{last} + EXCLUDED.{last} "
-        f"RETURNING {last}", [county_code, year, count])
-    end = cursor.fetchone()[0]
-    return [f"{county_code}{year}{n:06d}" for n in range(end - count + 1, end + 1)]
-
-
 class _Writes:
     """The rows one chunk of checked patients becomes (Person, Patient, StatusChange, PersonalSupplement).
 
@@ -580,6 +561,7 @@ class _Writes:
     def allocate(self, stream: Any, rows: list[PatientRow]) -> Future[Any]:
         """A stream job: register numbers per county and year, and (PostgreSQL) person and patient ids."""
         from xinqiao.paperwork import bulk
+        from xinqiao.patients.services import reserve_register_numbers
 
         wanted: dict[tuple[str, int], int] = defaultdict(int)
         for row in rows:

@@ -9,6 +9,7 @@ Errors name the field: ``{"detail": [{"field", "message"}]}``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -28,6 +29,8 @@ from xinqiao.patients.filters import filter_patients
 from xinqiao.patients.models import CaseReport, Patient, PersonalSupplement, SuspectedCase, Transfer
 from xinqiao.patients.schemas import (
     CaseReportCreateSchema,
+    CaseReportDraftSchema,
+    CaseReportEnterSchema,
     CaseReportPage,
     CaseReportSchema,
     CloseSchema,
@@ -288,7 +291,7 @@ def transfer_decide(request: HttpRequest, transfer_id: int, payload: TransferDec
 def _case_report_out(user: Any, report: CaseReport) -> dict[str, Any]:
     shown = present(user, report)
     return {
-        "id": report.pk, "patient_id": report.patient_id,
+        "id": report.pk, "status": report.status, "patient_id": report.patient_id,
         "register_number": report.patient.register_number if report.patient else None,
         "report_type": report.report_type, "entry": report.entry, "township_code": report.township_code,
         "diagnosis": report.diagnosis if "diagnosis" in shown else None, "icd10_code": _text(shown.get("icd10_code")),
@@ -318,18 +321,70 @@ def case_report_create(request: HttpRequest, payload: CaseReportCreateSchema, id
     return _once(request, "case_report", idempotency_key, body, act)
 
 
+@router.post("/case-reports/drafts", response={201: CaseReportSchema}, url_name="patients_case_report_draft_create")
+def case_report_draft_create(request: HttpRequest, payload: CaseReportDraftSchema,
+                             idempotency_key: str = Key) -> Status:
+    """Save a 发病报告卡 as a draft (not a registration); its deadline runs from the diagnosis."""
+    if not request.user.has_perm("patients.add_casereport"):
+        raise PermissionDenied
+    body = payload.dict()
+
+    def act() -> dict[str, Any]:
+        report = services.save_case_report_draft(request.user, services.CaseReportInput(
+            person=_person_input(payload), report_type=payload.report_type or 0, diagnosis=_diagnosis_input(payload),
+            brought_by=payload.brought_by or 0, prior_danger=tuple(payload.prior_danger), onset_date=payload.onset_date,
+            entry=payload.entry, received_on=payload.received_on, reporting_unit_id=payload.reporting_unit))
+        out = _case_report_out(request.user, report)
+        return {k: (str(v) if hasattr(v, "isoformat") else v) for k, v in out.items()}
+
+    return _once(request, "case_report_draft", idempotency_key, body, act)
+
+
+@router.post("/case-reports/{report_id}/enter", response={200: CaseReportSchema},
+             url_name="patients_case_report_enter")
+def case_report_enter(request: HttpRequest, report_id: int, payload: CaseReportEnterSchema,
+                      idempotency_key: str = Key) -> Status:
+    """Enter a draft (``services.pending_case_reports`` scope: the reporting hospital, or the region's
+    county centre; 404 otherwise); registers the patient unless already registered."""
+    user: Any = request.user
+    if not user.has_perm("patients.add_casereport"):
+        raise PermissionDenied
+    draft = services.pending_case_reports(user).select_related("person").filter(pk=report_id).first()
+    if draft is None:
+        raise Http404
+    body = payload.dict()
+
+    def act() -> dict[str, Any]:
+        data = replace(services.draft_input(draft), report_type=payload.report_type or 0,
+                       brought_by=payload.brought_by or 0, prior_danger=tuple(payload.prior_danger),
+                       onset_date=payload.onset_date, danger_level=payload.danger_level, entry=payload.entry,
+                       received_on=payload.received_on, managing_organisation_id=payload.managing_organisation,
+                       responsible_doctor_id=payload.responsible_doctor)
+        report = services.register_from_case_report(user, data, draft=draft)
+        out = _case_report_out(user, report)
+        return {k: (str(v) if hasattr(v, "isoformat") else v) for k, v in out.items()}
+
+    return _once(request, f"case_report_enter:{draft.pk}", idempotency_key, body, act, status=200)
+
+
 @router.get("/case-reports", response=CaseReportPage, url_name="patients_case_report_list")
-def case_report_list(request: HttpRequest, page: int = 1, late: bool | None = None) -> dict[str, Any]:
-    """Case reports of the caller's region; ``late=true`` for the late ones."""
+def case_report_list(request: HttpRequest, page: int = 1, late: bool | None = None,
+                     pending: bool = False) -> dict[str, Any]:
+    """Entered case reports of the caller's region (``late=true`` for the late ones); ``pending=true``:
+    the drafts the caller answers for (``services.pending_case_reports``), past their deadline first."""
     user: Any = request.user
     if not user.has_perm("patients.view_casereport"):
         raise PermissionDenied
-    qs = CaseReport.objects.restrict(user).select_related("patient")
+    if pending:
+        qs = services.pending_case_reports(user).order_by("-late", "report_deadline", "id")
+    else:
+        qs = CaseReport.objects.restrict(user).filter(status="entered").order_by("-entered_on", "-id")
     if late is not None:
         qs = qs.filter(late=late)
-    paged = Paginator(qs.order_by("-entered_on", "-id"), PAGE_SIZE).get_page(page)
+    paged = Paginator(qs.select_related("patient"), PAGE_SIZE).get_page(page)
     rows = list(paged.object_list)
-    audit.record_many(AuditAction.LIST, rows, object_type="patients.casereport", detail={"via": "api"})
+    audit.record_many(AuditAction.LIST, rows, object_type="patients.casereport",
+                      detail={"via": "api", "pending": pending})
     return {"count": paged.paginator.count, "page": paged.number, "pages": paged.paginator.num_pages,
             "results": [_case_report_out(user, r) for r in rows]}
 

@@ -290,6 +290,19 @@ class ReportEntry(models.TextChoices):
     WRITTEN = "written", _("written report entered by the county centre")
 
 
+class CaseReportStatus(models.TextChoices):
+    """Whether a case report is entered (a registration) or still pending.
+
+    A draft (草稿) is what the system knows of a confirmed case before the card is entered: a
+    hospital's own draft (diagnosis and date known, card not finished), a written card the county
+    centre has received but not yet entered, or the card a confirmed suspected case still needs. Its
+    working-day clock runs from the diagnosis (``rules.pending_case_report_due``).
+    """
+
+    DRAFT = "draft", pgettext_lazy("case report", "draft")
+    ENTERED = "entered", pgettext_lazy("case report", "entered")
+
+
 class BroughtBy(models.IntegerChoices):
     """发病报告卡 送诊主体: who brought the patient to the hospital."""
 

@@ -9,6 +9,14 @@ built: some follow-ups due today or this week, some overdue, unstable patients, 
 a first visit, failed attempts, and lost, dead, moved-out and in-hospital patients; the partner
 agencies (police …) see the subset at danger level ≥3 or with a 肇事肇祸 history.
 
+Hand-overs between the two townships (accepted, declined) and suspected cases found in the
+community (confirmed and registered, closed as not a case, open) come from the generator too, at a
+higher transfer rate than a real register's so that a few hundred patients show a handful. What is
+rare by nature at that size — a transfer still waiting for an answer, a suspected case reported or
+referred in the last weeks — is then made through the real services (``request_transfer``,
+``decline_transfer``, ``report_suspected_case``, ``refer_suspected_case``) where a township has
+none, so both inboxes and the suspected-case list always have something to act on.
+
 Created once: a re-run finds the population (``submission_key`` prefix ``demo:``) and keeps it.
 """
 
@@ -34,6 +42,8 @@ YEARS = 3
 #: Patients per top-up, and how many top-ups at most (see ``extend_demo``).
 TOP_UP = 40
 TOP_UPS = 8
+#: Hand-over requests per on-register patient-year in the demo (a register: ``synth.TRANSFER_PER_YEAR``).
+TRANSFERS_PER_YEAR = 0.03
 
 
 def extend_demo(rng: random.Random, result: Any) -> None:
@@ -60,12 +70,63 @@ def extend_demo(rng: random.Random, result: Any) -> None:
             patients=size if step == 0 else TOP_UP, seed=seed + step, years=YEARS,
             townships=tuple(t.code for t in towns), clinics=clinics, doctors=doctors,
             hospital=hospital.pk if hospital is not None else None, key_prefix=PREFIX, workers=1, indexes="keep",
-            start=0 if step == 0 else size + (step - 1) * TOP_UP,
+            start=0 if step == 0 else size + (step - 1) * TOP_UP, transfers_per_year=TRANSFERS_PER_YEAR,
+            suspected_without_id=0.0,  # the demo's unidentified persons are emergency subjects only
         )
         synth.build(options, progress=lambda _message: None)
         if not missing(towns):
             break
+    users = {town.code: User.objects.get(pk=doctors[town.code][0]) for town in towns}
+    open_items(rng, towns, users, hospital.pk if hospital is not None else None)
     result.notes.append(summary())
+    result.notes.append(ways_summary())
+
+
+def open_items(rng: random.Random, towns: list[Any], users: dict[str, Any], hospital_id: int | None) -> None:
+    """Through the real services, what a township still lacks: an incoming transfer waiting for an
+    answer, a declined one, a suspected case just reported and one referred for diagnosis."""
+    from django.utils import timezone
+
+    from xinqiao.core.services import PersonInput
+    from xinqiao.patients import services
+    from xinqiao.patients.codes import SuspectedSource, SuspectedStatus, TransferStatus
+    from xinqiao.patients.models import SuspectedCase, Transfer
+
+    today = timezone.localdate()
+    for town, other in ((towns[0], towns[1]), (towns[1], towns[0])):
+        sender, receiver = users[other.code], users[town.code]
+        for status in (TransferStatus.PENDING, TransferStatus.DECLINED):
+            if Transfer.objects.filter(region_id=town.code, from_region_id=other.code, status=status).exists():
+                continue
+            busy = Transfer.objects.filter(status=TransferStatus.PENDING).values("patient_id")
+            patient = (Patient.objects.filter(submission_key__startswith=PREFIX, region_id=other.code,
+                                              status=PatientStatus.MANAGED).exclude(pk__in=busy)
+                       .order_by("register_number").first())
+            if patient is None:
+                continue
+            transfer = services.request_transfer(sender, patient, services.TransferInput(
+                to_region_code=town.code, moved_on=today - timedelta(days=rng.randint(3, 20)),
+                reason=rng.choice(synth.TRANSFER_REASONS),
+                new_address=f"{town.name}{rng.choice(synth.STREETS)}{rng.randint(1, 300)}号",
+                key=f"{PREFIX}transfer:{town.code}:{status}"))
+            if status == TransferStatus.DECLINED:
+                services.decline_transfer(receiver, transfer, rng.choice(synth.DECLINE_REASONS))
+        doctor = users[town.code]
+        cases = SuspectedCase.objects.filter(region_id=town.code)
+        for stage in (SuspectedStatus.REPORTED, SuspectedStatus.REFERRED):
+            if cases.filter(status=stage).exists():
+                continue
+            name = rng.choice(synth.SURNAMES) + rng.choice(synth.GIVEN) + rng.choice(synth.GIVEN)
+            case = services.report_suspected_case(doctor, services.SuspectedCaseInput(
+                person=PersonInput(name=name, id_type="resident_id", id_number=_unused_id_number(rng, town),
+                                   region_code=town.code,
+                                   address=f"{town.name}{rng.choice(synth.STREETS)}{rng.randint(1, 300)}号",
+                                   sex=rng.choice("MF")),
+                found_by=rng.choice(SuspectedSource.values), discovered_on=today - timedelta(days=rng.randint(2, 12)),
+                reporter_name=f"{town.name}居委会", symptoms=(1, 10), description=rng.choice(synth.SUSPECTED_NOTICED),
+                key=f"{PREFIX}suspected:{town.code}:{stage}"))
+            if stage == SuspectedStatus.REFERRED and hospital_id is not None:
+                services.refer_suspected_case(doctor, case, hospital_id, today)
 
 
 def missing(towns: list[Any]) -> list[str]:
@@ -117,3 +178,33 @@ def summary() -> str:
             "register; {overdue} overdue, {due_today} due today, {unstable} unstable, {awaiting} awaiting a first "
             "visit, {failed} with failed attempts; {lost} lost, {dead} dead, {moved} moved out, {in_hospital} in "
             "hospital; {police} visible to the police (danger ≥3 or 肇事肇祸).").format(**counts)
+
+
+def _unused_id_number(rng: random.Random, town: Any) -> str:
+    """A valid resident ID number of the township's county that no person has yet."""
+    from datetime import date
+
+    from xinqiao.core import idcard
+    from xinqiao.core.models import Person
+
+    while True:
+        birth = date(rng.randint(1960, 2000), rng.randint(1, 12), rng.randint(1, 28))
+        number = idcard.generate_resident_id(town.county_code, birth, rng.randint(0, 999))
+        if not Person.objects.filter(id_number_index=Person.id_index_for("resident_id", number)).exists():
+            return number
+
+
+def ways_summary() -> str:
+    """One line on the demo's transfers and suspected cases (two queries)."""
+    from xinqiao.patients.codes import SuspectedStatus, TransferStatus
+    from xinqiao.patients.models import SuspectedCase, Transfer
+
+    towns = Patient.objects.filter(submission_key__startswith=PREFIX).values("region_id")
+    transfers = Transfer.objects.filter(region_id__in=towns).aggregate(
+        **{s: Count("id", filter=Q(status=s)) for s in TransferStatus.values})
+    cases = SuspectedCase.objects.filter(region_id__in=towns).aggregate(
+        **{s: Count("id", filter=Q(status=s)) for s in SuspectedStatus.values})
+    return ("Demo transfers between the townships: {accepted} accepted, {declined} declined, {pending} waiting for "
+            "an answer; ".format(**transfers)
+            + "suspected cases found in the community: {confirmed} confirmed and registered, {closed} closed as not "
+              "a case, {reported} reported, {referred} referred for diagnosis.".format(**cases))

@@ -7,6 +7,7 @@ their field in the user's language; service errors are attached to the matching 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django import forms
@@ -129,21 +130,56 @@ class CaseReportForm(DiagnosisFieldsMixin, PersonFieldsForm):
                    "diagnosed_on", "onset_date", "prior_danger", "brought_by", "danger_level", "entry",
                    "received_on", "managing_organisation"]
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, draft: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.set_user(user)
         self.fields["managing_organisation"].queryset = clinics(user)  # type: ignore[attr-defined]
         self.fields["prior_danger"].widget.attrs.pop("class", None)
+        if draft:  # a draft may be saved before the report type and who brought the patient are known
+            for name in ("report_type", "brought_by"):
+                self.fields[name].required = False
 
     def to_case_report(self) -> CaseReportInput:
         d: dict[str, Any] = self.cleaned_data
         clinic = d.get("managing_organisation")
         return CaseReportInput(
-            person=self.person_input(), report_type=d["report_type"], diagnosis=self.diagnosis_input(),
-            brought_by=d["brought_by"], prior_danger=tuple(d.get("prior_danger") or ()), onset_date=d.get("onset_date"),
-            danger_level=d["danger_level"], entry=d["entry"], received_on=d.get("received_on"),
-            managing_organisation_id=clinic.pk if clinic else None,
+            person=self.person_input(), report_type=d.get("report_type") or 0, diagnosis=self.diagnosis_input(),
+            brought_by=d.get("brought_by") or 0, prior_danger=tuple(d.get("prior_danger") or ()),
+            onset_date=d.get("onset_date"), danger_level=d["danger_level"], entry=d["entry"],
+            received_on=d.get("received_on"), managing_organisation_id=clinic.pk if clinic else None,
         )
+
+
+class CaseReportCompleteForm(KeyedForm):
+    """Enter a draft case report: what the card still needs (person and diagnosis are the draft's)."""
+
+    report_type = _coded(ReportType.choices, _("report type"), required=True)
+    onset_date = forms.DateField(label=_("first onset"), required=False, widget=_date())
+    prior_danger = forms.MultipleChoiceField(label=_("prior dangerous behaviour"), choices=DangerBehaviour.choices,
+                                             required=False, widget=forms.CheckboxSelectMultiple,
+                                             help_text=_("Leave empty for none."))
+    brought_by = _coded(BroughtBy.choices, _("brought to hospital by"), required=True)
+    danger_level = _coded(DangerLevel.choices, _("danger level"), required=True)
+    entry = forms.ChoiceField(label=_("entry"), choices=ReportEntry.choices, initial=ReportEntry.ONLINE)
+    received_on = forms.DateField(label=_("written report received on"), required=False, widget=_date(),
+                                  help_text=_("Only for a written report entered by the county centre."))
+    managing_organisation = forms.ModelChoiceField(label=_("managing clinic"), queryset=Organisation.objects.none(),
+                                                   required=False,
+                                                   help_text=_("Leave empty: the health centre of the township."))
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["managing_organisation"].queryset = clinics(user)  # type: ignore[attr-defined]
+        self.fields["prior_danger"].widget.attrs.pop("class", None)
+
+    def to_case_report(self, base: CaseReportInput) -> CaseReportInput:
+        """``base`` (``services.draft_input``) completed with the form."""
+        d: dict[str, Any] = self.cleaned_data
+        clinic = d.get("managing_organisation")
+        return replace(base, report_type=d["report_type"], brought_by=d["brought_by"],
+                       prior_danger=tuple(d.get("prior_danger") or ()), onset_date=d.get("onset_date"),
+                       danger_level=d["danger_level"], entry=d["entry"], received_on=d.get("received_on"),
+                       managing_organisation_id=clinic.pk if clinic else None)
 
 
 class SuspectedCaseForm(PersonFieldsForm):

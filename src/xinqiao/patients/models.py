@@ -26,6 +26,7 @@ from xinqiao.core.models import InRegion, Organisation, Person, Region, RegionLe
 from xinqiao.core.scope import ScopedManager, ScopedQuerySet, permission_for
 from xinqiao.patients.codes import (
     BroughtBy,
+    CaseReportStatus,
     Classification,
     Consent,
     DangerBehaviour,
@@ -173,6 +174,14 @@ class CaseReport(InRegion):
     diagnosis; otherwise it sends the card and the county centre enters it within 5 working days of
     receipt (``data/time_limits.json``; deadlines on the official calendar, ``workdays.py``). The
     deadlines and whether the report was late are fixed when it is entered.
+
+    A ``draft`` (``status``) is a card not yet entered: the clock already runs from the diagnosis.
+    It is a hospital's saved draft, a written card the county centre received but has not entered,
+    or the card a confirmed suspected case still needs (opened by ``confirm_suspected_case``, with
+    the patient already registered). A draft is not a registration: ``entered_on`` is empty and the
+    report type and who brought the patient may still be missing. The daily job
+    (``worklists.flagging``) sets ``late`` on a draft past its deadline and tells the reporting unit
+    and the county centre; entering the draft keeps ``late``.
     """
 
     required_region_level: ClassVar[int] = RegionLevel.TOWNSHIP
@@ -190,7 +199,10 @@ class CaseReport(InRegion):
     person = _person_fk()
     patient = models.ForeignKey(Patient, verbose_name=_("registered patient"), null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="case_reports")
-    report_type = models.PositiveSmallIntegerField(_("report type"), choices=ReportType.choices)
+    status = models.CharField(_("status"), max_length=8, choices=CaseReportStatus.choices,
+                              default=CaseReportStatus.ENTERED, db_default=CaseReportStatus.ENTERED)
+    report_type = models.PositiveSmallIntegerField(_("report type"), choices=ReportType.choices, null=True,
+                                                   blank=True)
     diagnosis = models.CharField(_("diagnosis"), max_length=3, choices=Diagnosis.choices)
     icd10_code = models.CharField(_("ICD-10 code"), max_length=16)
     co_icd10_code = models.CharField(_("co-occurring ICD-10 code"), max_length=16, blank=True)
@@ -200,14 +212,15 @@ class CaseReport(InRegion):
     onset_date = models.DateField(_("first onset"), null=True, blank=True)
     prior_danger = models.JSONField(_("prior dangerous behaviour"), default=list, blank=True,
                                     help_text=_("Codes of the dangerous behaviours before diagnosis; empty for none."))
-    brought_by = models.PositiveSmallIntegerField(_("brought to hospital by"), choices=BroughtBy.choices)
+    brought_by = models.PositiveSmallIntegerField(_("brought to hospital by"), choices=BroughtBy.choices,
+                                                  null=True, blank=True)
     reporting_unit = models.ForeignKey(Organisation, verbose_name=_("reporting unit"), on_delete=models.PROTECT,
                                        related_name="+")
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("entered by"), null=True,
                                     on_delete=models.SET_NULL, related_name="+")
     entry = models.CharField(_("entry"), max_length=8, choices=ReportEntry.choices, default=ReportEntry.ONLINE)
     received_on = models.DateField(_("written report received on"), null=True, blank=True)
-    entered_on = models.DateField(_("entered on"))
+    entered_on = models.DateField(_("entered on"), null=True, blank=True)
     report_deadline = models.DateField(_("report due by"))
     entry_deadline = models.DateField(_("county entry due by"), null=True, blank=True)
     late = models.BooleanField(_("late"), default=False, db_index=True)
@@ -224,7 +237,12 @@ class CaseReport(InRegion):
         verbose_name = _("case report")
         verbose_name_plural = _("case reports")
         ordering: ClassVar = ["-entered_on", "-id"]
-        indexes: ClassVar = [models.Index(fields=["county_code", "late", "entered_on"], name="casereport_county_late")]
+        indexes: ClassVar = [
+            models.Index(fields=["county_code", "late", "entered_on"], name="casereport_county_late"),
+            # The daily job and the pending lists: drafts by deadline.
+            models.Index(fields=["status", "late", "report_deadline"], name="casereport_pending"),
+            models.Index(fields=["reporting_unit", "status"], name="casereport_unit_status"),
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name} #{self.pk}"

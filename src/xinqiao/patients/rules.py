@@ -6,7 +6,8 @@
 - 在册 (on the register) = 累计建档 − 累计死亡 − 迁出 (DOMAIN.md §5): ``OFF_REGISTER_STATUSES``.
 - ICD-10 codes of the six disorders (DOMAIN.md §1): ``icd10_errors``.
 - Case-report deadlines in working days (《严重精神障碍发病报告管理办法（试行）》2013; DOMAIN.md §5):
-  ``case_report_timeliness``.
+  ``case_report_timeliness`` for an entered card; ``pending_case_report_due`` for one not yet
+  entered (a draft), whose clock runs from the diagnosis all the same.
 - The status lifecycle (``data/status_transitions.json``): ``status_change_errors``.
 
 Pure Python: no database access, so the rules are testable from the standard's wording alone.
@@ -156,6 +157,48 @@ def case_report_timeliness(diagnosed_on: date, entered_on: date, received_on: da
     entered_late = entered_on > entry_deadline
     return Timeliness(report_deadline, entry_deadline, sent_late or entered_late, sent_late, entered_late,
                       certain and entry_certain)
+
+
+@dataclass(frozen=True)
+class PendingDue:
+    """The deadlines of a case report not yet entered (a draft), and whether it is overdue on a day.
+
+    ``report_deadline``: diagnosis + N working days, for the hospital to enter the card or to send
+    the written one. ``entry_deadline``: for a written card the county centre has received, receipt
+    + M working days. ``due`` is the deadline now running: the county's once the card is received,
+    else the hospital's.
+    """
+
+    report_deadline: date
+    entry_deadline: date | None
+    received_on: date | None
+    certain: bool
+
+    @property
+    def due(self) -> date:
+        return self.entry_deadline if self.entry_deadline is not None else self.report_deadline
+
+    def overdue(self, today: date) -> bool:
+        """Past the hospital's deadline without the card; a card received after it; or not entered
+        within the county's days of receipt."""
+        if self.received_on is None:
+            return today > self.report_deadline
+        return self.received_on > self.report_deadline or today > self.due
+
+
+def pending_case_report_due(diagnosed_on: date, received_on: date | None = None,
+                            limits: Mapping[str, int] | None = None) -> PendingDue:
+    """The running deadlines of a draft case report (same rules as ``case_report_timeliness``).
+
+    The clock starts at the diagnosis, not at entry: a card never entered is late all the same
+    (《严重精神障碍发病报告管理办法（试行）》2013; DOMAIN.md §5).
+    """
+    limits = limits if limits is not None else time_limits()
+    report_deadline, certain = add_working_days(diagnosed_on, limits["case_report_working_days"])
+    if received_on is None:
+        return PendingDue(report_deadline, None, None, certain)
+    entry_deadline, entry_certain = add_working_days(received_on, limits["county_entry_working_days"])
+    return PendingDue(report_deadline, entry_deadline, received_on, certain and entry_certain)
 
 
 # --- Status lifecycle ---------------------------------------------------------------------------------

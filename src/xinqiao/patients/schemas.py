@@ -99,20 +99,47 @@ class CaseReportCreateSchema(PersonFields, DiagnosisFields):
     responsible_doctor: int | None = None
 
 
+class CaseReportDraftSchema(PersonFields, DiagnosisFields):
+    """A 发病报告卡 saved as a draft: the diagnosis is known, the card not finished (not a registration)."""
+
+    report_type: int | None = Field(default=None, ge=1, le=2)
+    brought_by: int | None = Field(default=None, ge=1, le=6)
+    prior_danger: list[str] = Field(default_factory=list, max_length=6)
+    onset_date: date | None = None
+    entry: str = Field(default="online", pattern=r"^(online|written)$")
+    received_on: date | None = None
+    reporting_unit: int | None = None
+
+
+class CaseReportEnterSchema(Schema):
+    """What entering a draft adds (person and diagnosis are the draft's); checked by the service."""
+
+    report_type: int | None = None
+    brought_by: int | None = None
+    prior_danger: list[str] = Field(default_factory=list, max_length=6)
+    onset_date: date | None = None
+    danger_level: int = Field(default=0, ge=0, le=5)
+    entry: str = Field(default="online", pattern=r"^(online|written)$")
+    received_on: date | None = None
+    managing_organisation: int | None = None
+    responsible_doctor: int | None = None
+
+
 class CaseReportSchema(Schema):
-    """A case report with its deadlines."""
+    """A case report with its deadlines (``status`` draft: not yet entered, ``entered_on`` empty)."""
 
     id: int
+    status: str
     patient_id: int | None
     register_number: str | None
-    report_type: int
+    report_type: int | None
     entry: str
     township_code: str
     diagnosis: str | None = None
     icd10_code: str | None = None
     diagnosed_on: str | None = None
     received_on: date | None
-    entered_on: date
+    entered_on: date | None
     report_deadline: date
     entry_deadline: date | None
     late: bool

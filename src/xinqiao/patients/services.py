@@ -23,13 +23,13 @@ API's ``Idempotency-Key`` (``core.idempotency.run_once``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, models, transaction
-from django.db.models import Count, Q
+from django.db import connection, models, transaction
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,6 +54,7 @@ from xinqiao.patients.codes import (
     INCIDENT_BEHAVIOURS,
     OFF_REGISTER_STATUSES,
     BroughtBy,
+    CaseReportStatus,
     Consent,
     DangerBehaviour,
     DangerLevel,
@@ -139,19 +140,25 @@ def _require(actor: Any, model: type[models.Model], action: str) -> None:
 def next_register_numbers(county_code: str, year: int, count: int = 1) -> list[str]:
     """``count`` new register numbers ``<county code><year><6-digit sequence>``, unique deployment-wide.
 
-    One locked row per county and year; bulk imports ask for all their numbers at once.
+    One row per county and year, locked until the transaction ends; bulk imports ask for all their
+    numbers at once.
     """
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                RegisterSequence.objects.get_or_create(county_code=county_code, year=year)
-        except IntegrityError:
-            pass  # created concurrently
-        seq = RegisterSequence.objects.select_for_update().get(county_code=county_code, year=year)
-        start = seq.last + 1
-        seq.last += count
-        seq.save(update_fields=["last"])
-    return [f"{county_code}{year}{n:06d}" for n in range(start, start + count)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        return reserve_register_numbers(cursor, county_code, year, count)
+
+
+def reserve_register_numbers(cursor: Any, county_code: str, year: int, count: int) -> list[str]:
+    """``next_register_numbers`` on a given DB-API cursor (an import's COPY stream runs it on its own
+    connection thread): one upsert of ``RegisterSequence`` returning the new last number."""
+    quote = connection.ops.quote_name
+    table, last = quote(RegisterSequence._meta.db_table), quote("last")
+    county, year_column = quote("county_code"), quote("year")
+    cursor.execute(
+        f"INSERT INTO {table} ({county}, {year_column}, {last}) VALUES (%s, %s, %s) "  # noqa: S608
+        f"ON CONFLICT ({county}, {year_column}) DO UPDATE SET {last} = {table}.{last} + EXCLUDED.{last} "
+        f"RETURNING {last}", [county_code, year, count])
+    end = cursor.fetchone()[0]
+    return [f"{county_code}{year}{n:06d}" for n in range(end - count + 1, end + 1)]
 
 
 # --- Inputs ---------------------------------------------------------------------------------------------
@@ -487,23 +494,12 @@ def county_centre(county_code: str) -> Organisation | None:
             .order_by("id").first())
 
 
-def register_from_case_report(actor: Any, data: CaseReportInput) -> CaseReport:
-    """Enter a 发病报告卡 and register the patient in their home township (audited, idempotent by key).
-
-    Deadlines on the official calendar (``rules.case_report_timeliness``): online, diagnosis + 10
-    working days; a written card, received by the county within those 10 days and entered within
-    5 working days of receipt. A late report is stored as late and the county centre is told.
-    """
-    _require(actor, CaseReport, "add")
-    if data.key:
-        existing = CaseReport.objects.filter(submission_key=data.key).first()
-        if existing is not None:
-            return existing
-    today = _today()
+def _case_report_errors(data: CaseReportInput, today: date, *, draft: bool) -> dict[str, str]:
+    """Field errors of a 发病报告卡; a draft may still lack the report type and who brought the patient."""
     errors = _diagnosis_errors(data.diagnosis, hospital_required=True)
-    if data.report_type not in ReportType.values:
+    if not (draft and data.report_type in (None, 0)) and data.report_type not in ReportType.values:
         errors["report_type"] = _("Choose report type 1 or 2.")
-    if data.brought_by not in BroughtBy.values:
+    if not (draft and data.brought_by in (None, 0)) and data.brought_by not in BroughtBy.values:
         errors["brought_by"] = _("Choose who brought the patient.")
     bad = [c for c in data.prior_danger if c not in DangerBehaviour.values]
     if bad:
@@ -521,40 +517,199 @@ def register_from_case_report(actor: Any, data: CaseReportInput) -> CaseReport:
             errors["received_on"] = _message("future")
         elif data.diagnosis.diagnosed_on and data.received_on < data.diagnosis.diagnosed_on:
             errors["received_on"] = _("The report cannot be received before the diagnosis.")
-    # The reporting unit is the hospital that diagnosed, unless another unit is named.
-    reporting_unit_id = data.reporting_unit_id or data.diagnosis.diagnosing_hospital_id
     if data.reporting_unit_id is not None and not Organisation.objects.filter(pk=data.reporting_unit_id).exists():
         errors["reporting_unit"] = _("Choose the reporting unit.")
+    return errors
+
+
+def register_from_case_report(actor: Any, data: CaseReportInput, *, draft: CaseReport | None = None) -> CaseReport:
+    """Enter a 发病报告卡 and register the patient in their home township (audited, idempotent by key).
+
+    Deadlines on the official calendar (``rules.case_report_timeliness``): online, diagnosis + 10
+    working days; a written card, received by the county within those 10 days and entered within
+    5 working days of receipt. A late report is stored as late and the county centre is told.
+
+    ``draft``: enter this pending report (``save_case_report_draft`` or a confirmed suspected case)
+    instead of creating one. Its person and diagnosis stay those of the draft; a draft whose patient
+    is already registered (a confirmed suspected case) registers no one. A draft already flagged late
+    by the daily job stays late.
+    """
+    _require(actor, CaseReport, "add")
+    if data.key and draft is None:
+        existing = CaseReport.objects.filter(submission_key=data.key).first()
+        if existing is not None:
+            return existing
+    today = _today()
+    if draft is not None:
+        data = _draft_input(draft, data)
+    errors = _case_report_errors(data, today, draft=False)
     _raise(errors)
+    # The reporting unit is the hospital that diagnosed, unless another unit is named.
+    reporting_unit_id = data.reporting_unit_id or data.diagnosis.diagnosing_hospital_id
     diagnosed_on, hospital_id = data.diagnosis.diagnosed_on, data.diagnosis.diagnosing_hospital_id
     assert diagnosed_on is not None and hospital_id is not None and reporting_unit_id is not None
     timing = rules.case_report_timeliness(diagnosed_on, today,
                                           data.received_on if data.entry == ReportEntry.WRITTEN else None)
     incident = bool(INCIDENT_BEHAVIOURS & set(data.prior_danger))
     with transaction.atomic():
-        patient = _register(actor, RegistrationInput(
-            person=data.person, diagnosis=data.diagnosis, managing_organisation_id=data.managing_organisation_id,
-            responsible_doctor_id=data.responsible_doctor_id, danger_level=data.danger_level,
-            incident_history=incident, registered_on=today,
-        ), source=RegistrationSource.CASE_REPORT, check_scope=False)
+        report = CaseReport(submission_key=data.key or None)
+        patient: Patient | None = None
+        if draft is not None:
+            report = CaseReport.objects.select_for_update().get(pk=draft.pk)
+            if report.status != CaseReportStatus.DRAFT:
+                raise ValidationError({"status": _("This case report is already entered.")})
+            patient = report.patient
+        if patient is None:
+            patient = _register(actor, RegistrationInput(
+                person=data.person, diagnosis=data.diagnosis, managing_organisation_id=data.managing_organisation_id,
+                responsible_doctor_id=data.responsible_doctor_id, danger_level=data.danger_level,
+                incident_history=incident, registered_on=today,
+            ), source=RegistrationSource.CASE_REPORT, check_scope=False,
+                person=draft.person if draft is not None else None)
+        late = timing.late or (draft is not None and report.late)
+        values = {
+            "person": patient.person, "patient": patient, "status": CaseReportStatus.ENTERED,
+            "report_type": data.report_type, "diagnosis": patient.diagnosis if draft is None else report.diagnosis,
+            "icd10_code": patient.icd10_code if draft is None else report.icd10_code,
+            "co_icd10_code": patient.co_icd10_code if draft is None else report.co_icd10_code,
+            "diagnosing_hospital_id": hospital_id, "diagnosed_on": diagnosed_on, "onset_date": data.onset_date,
+            "prior_danger": sorted(set(data.prior_danger)), "brought_by": data.brought_by,
+            "reporting_unit_id": reporting_unit_id, "reported_by": actor if getattr(actor, "pk", None) else None,
+            "entry": data.entry, "received_on": data.received_on if data.entry == ReportEntry.WRITTEN else None,
+            "entered_on": today, "report_deadline": timing.report_deadline, "entry_deadline": timing.entry_deadline,
+            "late": late, "deadline_uncertain": not timing.certain, "region": patient.region,
+        }
+        for name, value in values.items():
+            setattr(report, name, value)
+        report.save()
+        audit.record(AuditAction.CREATE if draft is None else AuditAction.CHANGE, obj=report, actor=actor,
+                     detail={"patient": patient.pk, "entry": data.entry, "late": late,
+                             "report_deadline": str(timing.report_deadline), "from_draft": draft is not None})
+        if late:
+            _notify_on_commit(_late_report_notices(report))
+    return report
+
+
+def draft_input(draft: CaseReport) -> CaseReportInput:
+    """What ``draft`` already holds, as the input of entering it (forms and the API fill in the rest)."""
+    person = draft.person
+    return CaseReportInput(
+        person=PersonInput(name=person.name, id_type=person.id_type, id_number=person.id_number,
+                           region_code=draft.region_id, phone=person.phone, address=person.address,
+                           sex=person.sex, birth_date=person.birth_date),
+        report_type=draft.report_type or 0,
+        diagnosis=DiagnosisInput(draft.diagnosis, draft.icd10_code, draft.co_icd10_code,
+                                 draft.diagnosing_hospital_id, draft.diagnosed_on),
+        brought_by=draft.brought_by or 0, prior_danger=tuple(draft.prior_danger or ()), onset_date=draft.onset_date,
+        entry=draft.entry, received_on=draft.received_on, reporting_unit_id=draft.reporting_unit_id,
+    )
+
+
+def _draft_input(draft: CaseReport, data: CaseReportInput) -> CaseReportInput:
+    """The input of entering ``draft``: its person and diagnosis, the rest from ``data``."""
+    base = draft_input(draft)
+    return replace(data, person=base.person, diagnosis=base.diagnosis,
+                   reporting_unit_id=data.reporting_unit_id or draft.reporting_unit_id)
+
+
+def save_case_report_draft(actor: Any, data: CaseReportInput) -> CaseReport:
+    """Save a case report as a draft (草稿): the diagnosis is known, the card is not entered yet.
+
+    Not a registration: no patient is created. The clock runs from the diagnosis
+    (``rules.pending_case_report_due``); the daily job flags the draft once it is past its deadline.
+    A county centre records a written card it received but cannot enter yet the same way
+    (``entry=written`` with ``received_on``: the county's 5 working days run from receipt).
+    Needs ``add_casereport``; audited; idempotent by ``data.key``.
+    """
+    _require(actor, CaseReport, "add")
+    if data.key:
+        existing = CaseReport.objects.filter(submission_key=data.key).first()
+        if existing is not None:
+            return existing
+    today = _today()
+    errors = _case_report_errors(data, today, draft=True)
+    try:
+        township = _township(data.person.region_code)
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    _raise(errors)
+    reporting_unit_id = data.reporting_unit_id or data.diagnosis.diagnosing_hospital_id
+    dx = data.diagnosis
+    assert dx.diagnosed_on is not None and dx.diagnosing_hospital_id is not None and reporting_unit_id is not None
+    received_on = data.received_on if data.entry == ReportEntry.WRITTEN else None
+    due = rules.pending_case_report_due(dx.diagnosed_on, received_on)
+    with transaction.atomic():
+        person = resolve_person(actor, data.person)
         report = CaseReport(
-            person=patient.person, patient=patient, report_type=data.report_type, diagnosis=patient.diagnosis,
-            icd10_code=patient.icd10_code, co_icd10_code=patient.co_icd10_code,
-            diagnosing_hospital_id=hospital_id, diagnosed_on=diagnosed_on,
-            onset_date=data.onset_date, prior_danger=sorted(set(data.prior_danger)), brought_by=data.brought_by,
-            reporting_unit_id=reporting_unit_id, reported_by=actor if getattr(actor, "pk", None) else None,
-            entry=data.entry, received_on=data.received_on if data.entry == ReportEntry.WRITTEN else None,
-            entered_on=today, report_deadline=timing.report_deadline, entry_deadline=timing.entry_deadline,
-            late=timing.late, deadline_uncertain=not timing.certain, submission_key=data.key or None,
-            region=patient.region,
+            person=person, patient=None, status=CaseReportStatus.DRAFT, report_type=data.report_type or None,
+            diagnosis=dx.diagnosis, icd10_code=rules.normalize_icd10(dx.icd10_code),
+            co_icd10_code=rules.normalize_icd10(dx.co_icd10_code), diagnosing_hospital_id=dx.diagnosing_hospital_id,
+            diagnosed_on=dx.diagnosed_on, onset_date=data.onset_date, prior_danger=sorted(set(data.prior_danger)),
+            brought_by=data.brought_by or None, reporting_unit_id=reporting_unit_id,
+            reported_by=actor if getattr(actor, "pk", None) else None, entry=data.entry, received_on=received_on,
+            entered_on=None, report_deadline=due.report_deadline, entry_deadline=due.entry_deadline,
+            late=due.overdue(today), deadline_uncertain=not due.certain, submission_key=data.key or None,
+            region=township,
         )
         report.save()
         audit.record(AuditAction.CREATE, obj=report, actor=actor,
-                     detail={"patient": patient.pk, "entry": data.entry, "late": timing.late,
-                             "report_deadline": str(timing.report_deadline)})
-        if timing.late:
-            _notify_on_commit(_late_report_notices(report))
+                     detail={"status": CaseReportStatus.DRAFT, "entry": data.entry, "due": str(due.due)})
     return report
+
+
+def _open_draft_for(patient: Patient, diagnosis: DiagnosisInput, actor: Any, today: date) -> CaseReport:
+    """The card a confirmed suspected case still needs: a draft with the patient already registered."""
+    assert diagnosis.diagnosed_on is not None and diagnosis.diagnosing_hospital_id is not None
+    due = rules.pending_case_report_due(diagnosis.diagnosed_on)
+    report = CaseReport(
+        person=patient.person, patient=patient, status=CaseReportStatus.DRAFT, report_type=None,
+        diagnosis=patient.diagnosis, icd10_code=patient.icd10_code, co_icd10_code=patient.co_icd10_code,
+        diagnosing_hospital_id=diagnosis.diagnosing_hospital_id, diagnosed_on=diagnosis.diagnosed_on,
+        brought_by=None, reporting_unit_id=diagnosis.diagnosing_hospital_id,
+        reported_by=actor if getattr(actor, "pk", None) else None, entry=ReportEntry.ONLINE, entered_on=None,
+        report_deadline=due.report_deadline, late=due.overdue(today), deadline_uncertain=not due.certain,
+        region=patient.region,
+    )
+    report.save()
+    audit.record(AuditAction.CREATE, obj=report, actor=actor,
+                 detail={"status": CaseReportStatus.DRAFT, "patient": patient.pk, "via": "suspected_case",
+                         "due": str(due.due)})
+    return report
+
+
+def pending_overdue_q(today: date) -> Q:
+    """Drafts past the deadline now running on ``today`` (SQL form of ``PendingDue.overdue``)."""
+    return Q(status=CaseReportStatus.DRAFT) & (
+        Q(received_on__isnull=True, report_deadline__lt=today)
+        | Q(received_on__isnull=False, received_on__gt=F("report_deadline"))
+        | Q(received_on__isnull=False, entry_deadline__lt=today)
+    )
+
+
+def mark_overdue_drafts(today: date) -> int:
+    """Set ``late`` on every draft past its deadline: one UPDATE, idempotent (only rows not yet late).
+
+    Called by the daily job (``worklists.flagging``); returns the number newly marked.
+    """
+    return CaseReport.objects.filter(pending_overdue_q(today), late=False).update(late=True)
+
+
+#: Organisation types whose users see their own unit's pending case reports (the reporting hospital),
+#: not the region's; the county centre (``mhc_county``) sees its county's.
+REPORTING_HOSPITAL_TYPES = tuple(t for t in HOSPITAL_TYPES if t != OrgType.MHC_COUNTY)
+
+
+def pending_case_reports(user: Any) -> models.QuerySet[CaseReport]:
+    """The drafts ``user`` answers for (lazy): a hospital's users, their unit's drafts wherever the
+    patient lives (the hospital wrote them); everyone else with ``view_casereport``, those of their
+    region (the county centre: its county). Nobody else sees any."""
+    if not getattr(user, "is_authenticated", False) or not user.has_perm(permission_for(CaseReport, "view")):
+        return CaseReport.objects.none()
+    drafts = CaseReport.objects.filter(status=CaseReportStatus.DRAFT)
+    organisation = getattr(user, "organisation", None)
+    if organisation is not None and organisation.org_type in REPORTING_HOSPITAL_TYPES:
+        return drafts.filter(reporting_unit_id=organisation.pk)
+    return CaseReport.objects.restrict(user).filter(status=CaseReportStatus.DRAFT)
 
 
 def _late_report_notices(report: CaseReport) -> list[Notice]:
@@ -673,6 +828,8 @@ def confirm_suspected_case(actor: Any, case: SuspectedCase, diagnosis: Diagnosis
         locked.patient = patient
         locked.save(update_fields=["status", "decided_on", "patient"])
         _suspected_event(locked, before, locked.decided_on, actor)
+        # The diagnosis is now known to the system: the hospital's case report is due from it.
+        _open_draft_for(patient, diagnosis, actor, _today())
         audit.record(AuditAction.CHANGE, obj=locked, actor=actor, detail={"status": locked.status, "patient": patient.pk})
     return patient
 

@@ -20,6 +20,13 @@ What one synthetic patient is:
   ``CaseReport``: deadline on the official calendar, some late), community discovery, import or
   transfer; a 个人信息补充表 (``PersonalSupplement``) for most; the status history
   (``StatusChange``: registration, admissions, discharges, loss, move, death);
+- for a community-discovered patient, the ``SuspectedCase`` that registered them (found, referred,
+  confirmed on the diagnosis date, with its ``SuspectedCaseEvent`` history); now and then a
+  suspected case that is not a patient (closed as not a case, or still reported or referred), with
+  its own ``core.Person``; sometimes a ``Transfer`` to or from another township of the plan
+  (accepted: the patient is the receiving township's since, with the history row
+  ``accept_transfer`` writes; declined; pending). Rates and their basis: the constants below and
+  ``docs/operations/synth.md``;
 - a follow-up history over ``--years`` built by ``followups/synth.py`` with the national rules
   engine (``followups/rules.py``): each visit's classification and next date are what the engine
   gives for that visit's inputs. The patient's denormalised work-list columns (status, danger
@@ -66,7 +73,7 @@ from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, connections, transaction
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from xinqiao.core import audit, crypto, idcard
@@ -82,8 +89,24 @@ from xinqiao.core.models import (
 )
 from xinqiao.core.regions_data import ancestors, level_of
 from xinqiao.patients import rules
-from xinqiao.patients.codes import Diagnosis, RegistrationSource
-from xinqiao.patients.models import CaseReport, Patient, PersonalSupplement, RegisterSequence, StatusChange
+from xinqiao.patients.codes import (
+    Diagnosis,
+    PatientStatus,
+    RegistrationSource,
+    SuspectedSource,
+    SuspectedStatus,
+    TransferStatus,
+)
+from xinqiao.patients.models import (
+    CaseReport,
+    Patient,
+    PersonalSupplement,
+    RegisterSequence,
+    StatusChange,
+    SuspectedCase,
+    SuspectedCaseEvent,
+    Transfer,
+)
 
 #: Patients per generation chunk. Fixed: the RNG is per chunk, so changing it changes the data.
 CHUNK = 500
@@ -139,6 +162,48 @@ SOURCE_WEIGHTS: tuple[tuple[str, float], ...] = (
     (RegistrationSource.IMPORT, 0.13), (RegistrationSource.TRANSFER_IN, 0.05),
 )
 
+# --- Ways onto the register besides the patient's own: suspected cases and transfers -------------
+#
+# Assumptions (no national series gives these rates; docs/operations/synth.md explains the choice):
+
+#: Share of the suspected cases a psychiatric institution decides on that are confirmed as one of
+#: the six disorders (the rest: depression, anxiety, dementia, substance use, no disorder).
+SUSPECTED_CONFIRMED = 0.5
+#: Share of the patients ``followups.synth.HistoryBuilder.subject`` registers inside the history
+#: window (2 % in the last month, 42 % over the window): community-discovered patients registered in
+#: the window, divided by ``SUSPECTED_CONFIRMED``, give the suspected cases found in the window.
+REGISTERED_IN_WINDOW = 0.44
+#: Suspected cases found by a village (residents') committee, the rest by a community doctor.
+SUSPECTED_BY_COMMITTEE = 0.6
+#: Not-a-case suspected cases closed without a referral (the doctor's assessment, or the family refused).
+SUSPECTED_CLOSED_UNREFERRED = 0.15
+#: Suspected persons whose ID number was not known when they were reported.
+SUSPECTED_WITHOUT_ID = 0.2
+#: Requests to hand a patient over to another township of the deployment, per on-register
+#: patient-year (迁居 inside the deployment; moves out of it are ``followups.synth.MOVE_OUT_PER_YEAR``).
+TRANSFER_PER_YEAR = 0.012
+#: Hand-overs to a township of the same county (a household moving within the city or district).
+TRANSFER_SAME_COUNTY = 0.7
+#: Answered hand-overs that the receiving region declines (the patient was not found there).
+TRANSFER_DECLINED = 0.1
+#: The receiving region answers within 1 to this many days (pending until then).
+TRANSFER_ANSWER_DAYS = 14
+
+SYMPTOM_WEIGHTS: tuple[tuple[int, float], ...] = (
+    (1, 0.20), (10, 0.16), (3, 0.14), (5, 0.12), (11, 0.10), (6, 0.08), (7, 0.07), (4, 0.05), (2, 0.03),
+    (9, 0.02), (8, 0.02), (12, 0.01),
+)
+SUSPECTED_NOTICED = ("家属反映近一个月自言自语、夜间不眠", "邻居反映其经常无故叫骂、摔砸物品", "独居，闭门不出，拒绝与人交流",
+                     "称有人跟踪、要害自己，多次报警", "无故离家外出，被家属找回", "情绪高涨、话多，整夜不睡",
+                     "网格员走访发现其言语紊乱", "家属称其拒绝进食，怀疑饭菜被下毒")
+NOT_A_CASE = ("精神专科医院诊断：抑郁障碍，不属于六类严重精神障碍", "精神专科医院诊断：焦虑障碍，不属于六类严重精神障碍",
+              "精神专科医院诊断：阿尔茨海默病，不属于六类严重精神障碍", "精神专科医院诊断：酒精所致精神障碍，不属于六类严重精神障碍",
+              "精神专科医院诊断：未见明显精神异常")
+NOT_REFERRED = ("经精防医生评估，未见精神病性症状", "家属拒绝送诊，经多次动员无效，无法明确诊断",
+                "本人已外出务工，无法联系")
+TRANSFER_REASONS = ("随家属迁居", "购房搬迁", "投靠子女", "租住地变更", "回户籍地居住")
+DECLINE_REASONS = ("经核实，患者未在本辖区居住", "新住址查无此人，请核实后重新转出", "患者仍在原住址居住")
+
 #: Birth dates span 60 years from this day; the ID-number space per county is days × 500.
 BIRTH_FROM = date(1944, 1, 1)
 BIRTH_DAYS = 21_900
@@ -159,6 +224,10 @@ def cumulative_weights(weights: Sequence[tuple[Any, float]]) -> tuple[list[Any],
 
 _DIAG_VALUES, _DIAG_CUM = cumulative_weights(DIAGNOSIS_WEIGHTS)
 _SOURCE_VALUES, _SOURCE_CUM = cumulative_weights(SOURCE_WEIGHTS)
+_SYMPTOM_VALUES, _SYMPTOM_CUM = cumulative_weights(SYMPTOM_WEIGHTS)
+#: Chance that a patient index also brings a suspected case that is not (or not yet) a patient.
+SUSPECTED_OTHER_PER_PATIENT = min(1.0, dict(SOURCE_WEIGHTS)[RegistrationSource.COMMUNITY] / _SOURCE_CUM[-1]
+                                  * REGISTERED_IN_WINDOW / SUSPECTED_CONFIRMED)
 
 
 # --- Options and plan --------------------------------------------------------------------------
@@ -188,6 +257,11 @@ class SynthOptions:
     #: Anonymous screening responses to add over the same townships (``screening/synth.py``);
     #: 0: none. They draw from their own RNG: the patients and follow-ups are the same either way.
     screenings: int = 0
+    #: Hand-over requests to another township of the plan per on-register patient-year (the demo
+    #: raises it to show a handful); 0: none.
+    transfers_per_year: float = TRANSFER_PER_YEAR
+    #: Share of the suspected persons who are not patients reported without an ID number.
+    suspected_without_id: float = SUSPECTED_WITHOUT_ID
 
     @property
     def prefix(self) -> str:
@@ -226,6 +300,11 @@ class Plan:
     history: Any  # followups.synth.HistoryBuilder
     suffix: dict[str, str] = field(default_factory=dict)
     table_names: dict[str, str] = field(default_factory=dict)
+    #: Ids of the persons of suspected cases who are not patients (one per patient index at most),
+    #: of suspected cases (two per patient index) and of transfers (one per patient index).
+    other_person_base: int = 0
+    suspected_base: int = 0
+    transfer_base: int = 0
 
 
 # --- Tables: the columns a generator provides, the rest from the model's defaults ---------------
@@ -318,8 +397,20 @@ PATIENT_COLUMNS = (
 STATUS_COLUMNS = (
     "patient_id", "region_id", "province_code", "city_code", "county_code", "township_code", "from_status",
     "to_status", "changed_on", "loss_reason", "death_date", "death_cause", "physical_death_cause", "destination",
-    "note",
+    "note", "transfer_id",
 )
+TRANSFER_COLUMNS = (
+    "id", "patient_id", "region_id", "province_code", "city_code", "county_code", "township_code", "from_region_id",
+    "from_province_code", "from_city_code", "from_county_code", "from_township_code", "from_organisation_id",
+    "to_organisation_id", "status", "moved_on", "reason", "new_address", "requested_by_id", "requested_at",
+    "decided_by_id", "decided_at", "decline_reason", "submission_key",
+)
+SUSPECTED_COLUMNS = (
+    "id", "person_id", "region_id", "province_code", "city_code", "county_code", "township_code", "found_by",
+    "reporter_name", "discovered_on", "symptoms", "description", "status", "referred_to_id", "referred_on",
+    "decided_on", "closing_reason", "patient_id", "reported_by_id", "submission_key", "created_at",
+)
+SUSPECTED_EVENT_COLUMNS = ("case_id", "from_status", "to_status", "on", "note", "by_id", "at")
 CASE_REPORT_COLUMNS = (
     "person_id", "patient_id", "region_id", "province_code", "city_code", "county_code", "township_code",
     "report_type", "diagnosis", "icd10_code", "co_icd10_code", "diagnosing_hospital_id", "diagnosed_on",
@@ -337,10 +428,11 @@ SUPPLEMENT_COLUMNS = (
 
 
 def patient_tables(now_text: str) -> list[Table]:
-    """The tables of this app synth feeds, in insertion order (persons first)."""
+    """The tables of this app synth feeds, in insertion order (persons first, a row after what it points at)."""
     return [Table(Person, PERSON_COLUMNS, now_text), Table(Patient, PATIENT_COLUMNS, now_text),
-            Table(StatusChange, STATUS_COLUMNS, now_text), Table(CaseReport, CASE_REPORT_COLUMNS, now_text),
-            Table(PersonalSupplement, SUPPLEMENT_COLUMNS, now_text)]
+            Table(Transfer, TRANSFER_COLUMNS, now_text), Table(StatusChange, STATUS_COLUMNS, now_text),
+            Table(CaseReport, CASE_REPORT_COLUMNS, now_text), Table(PersonalSupplement, SUPPLEMENT_COLUMNS, now_text),
+            Table(SuspectedCase, SUSPECTED_COLUMNS, now_text), Table(SuspectedCaseEvent, SUSPECTED_EVENT_COLUMNS, now_text)]
 
 
 # --- Planning (database reads, and the clinics, hospitals and doctors the region lacks) ---------
@@ -545,10 +637,15 @@ def make_plan(options: SynthOptions, now_text: str) -> Plan:
     history = followup_synth.HistoryBuilder(seed=options.seed, today=today, years=options.years, now_text=now_text)
     block = history.ids_per_patient() * CHUNK
     n_chunks = math.ceil(options.patients / CHUNK)
+    # One block of person ids: the patients, then the suspected persons who are not patients.
+    person_base = reserve_ids(Person, 2 * options.patients)
     return Plan(
         options=options, today=today, towns=towns, town_cum=cum,
-        person_base=reserve_ids(Person, options.patients), patient_base=reserve_ids(Patient, options.patients),
+        person_base=person_base, patient_base=reserve_ids(Patient, options.patients),
         followup_base=reserve_ids(FollowUp, block * n_chunks), followup_block=block, history=history,
+        other_person_base=person_base + options.patients,
+        suspected_base=reserve_ids(SuspectedCase, 2 * options.patients),
+        transfer_base=reserve_ids(Transfer, options.patients),
     )
 
 
@@ -583,8 +680,22 @@ class Generator:
                                                             "consent_signed_by")),
                                       (StatusChange, ("destination", "note")))
                     for f in fields}
+        self.aad.update({f"{m._meta.label_lower}.{f}": f"{m._meta.app_label}.{m._meta.model_name}.{f}"
+                         for m, fields in ((SuspectedCase, ("reporter_name", "description", "closing_reason")),
+                                           (SuspectedCaseEvent, ("note",)),
+                                           (Transfer, ("reason", "new_address", "decline_reason")))
+                         for f in fields})
         self.history = plan.history
         self.prefix = self.options.prefix
+        from xinqiao.followups import synth as followup_synth
+        from xinqiao.followups.models import FollowUp
+
+        self.fu_table = FollowUp._meta.db_table
+        self.fu_index = {name: followup_synth.FOLLOWUP_COLUMNS.index(name)
+                         for name in ("followup_date", "outcome", "doctor_id", "organisation_id")}
+        self.by_county: dict[str, list[Town]] = {}
+        for town in plan.towns:
+            self.by_county.setdefault(town.county, []).append(town)
         # The population (its key prefix), not the seed, places its ID numbers: a population grown
         # in steps with other seeds (the demo) still never repeats a number.
         self.id_offset = (zlib.crc32(self.prefix.encode()) * 104_729) % _ID_SPACE
@@ -603,9 +714,12 @@ class Generator:
         names = plan.table_names
         suffix = plan.suffix
         rng = random.Random(f"xinqiao-synth:{opts.seed}:{chunk_no}")  # noqa: S311
+        # Suspected cases and transfers draw from their own stream: the patients' draws are unchanged.
+        moves = random.Random(f"xinqiao-synth-moves:{opts.seed}:{chunk_no}")  # noqa: S311
         first = chunk_no * CHUNK
         last = min(first + CHUNK, opts.patients)
-        out: dict[str, list[str]] = {names[k]: [] for k in ("person", "patient", "status", "case", "supplement")}
+        out: dict[str, list[str]] = {names[k]: [] for k in ("person", "patient", "transfer", "status", "case",
+                                                             "supplement", "suspected", "suspected_event")}
         persons, patients, statuses = out[names["person"]], out[names["patient"]], out[names["status"]]
         cases, supplements = out[names["case"]], out[names["supplement"]]
         register: list[tuple[str, int]] = []
@@ -640,12 +754,20 @@ class Generator:
             doctor = rng.choice(town.doctor_ids) if town.doctor_ids else None
             subject = self.history.subject(rng, patient_id=patient_id, birth=birth, diagnosis=diagnosis,
                                            icd10_code=icd, source=source, doctor_id=doctor, town=town)
+            if source == RegistrationSource.COMMUNITY:
+                _community_diagnosis(moves, subject, birth)
             history = self.history.simulate(rng, subject, ids)
+            s = history.state
+            registered = subject.registered_on
+            # 迁居 inside the deployment: requested, then accepted (the patient is managed here since),
+            # declined or still pending.
+            move = self.transfer(moves, out, i, index, town, patient_id, doctor, address, subject, history)
+            accepted_on = move.accepted_on if move is not None else None
+            if move is not None and accepted_on is not None:
+                self.sent_before(history, move, accepted_on)
             for table, lines in history.lines.items():
                 out.setdefault(table, []).extend(lines)
             followups += history.followups
-            s = history.state
-            registered = subject.registered_on
 
             # 发病报告卡 of a case-report registration: entered the day of registration.
             has_case = source == RegistrationSource.CASE_REPORT and town.hospital_id is not None
@@ -691,7 +813,8 @@ class Generator:
                     "1" if rng.random() < 0.3 else "0", "1" if rng.random() < 0.25 else "0",
                     str(rng.choice((1, 2, 3, 4))) if rng.random() < 0.25 else NULL,
                     "1" if subject.risky or rng.random() < 0.2 else "0", "1" if rng.random() < 0.6 else "0",
-                    "1" if rng.random() < 0.45 else "0", filled.isoformat(), str(doctor) if doctor else NULL,
+                    "1" if rng.random() < 0.45 else "0", filled.isoformat(),
+                    _t(move.sender_doctor if move is not None and accepted_on and filled < accepted_on else doctor),
                 )) + suffix["supplement"])
                 recorded_prior = True
             else:
@@ -701,14 +824,23 @@ class Generator:
 
             # Status history: registration, then what the follow-up history implies.
             statuses.append(f"{patient_id}\t{region}\t\tmanaged\t{registered.isoformat()}\t{NULL}\t{NULL}\t{NULL}"
-                            f"\t{NULL}\t\t{suffix['status']}")
+                            f"\t{NULL}\t\t\t{NULL}{suffix['status']}")
+            pending_move = accepted_on
             for e in history.events:
+                if pending_move is not None and e.on > pending_move:
+                    statuses.append(self.transfer_status_row(move, patient_id, region, pending_move))
+                    pending_move = None
                 statuses.append("\t".join((
                     str(patient_id), region, e.from_status, e.to_status, e.on.isoformat(), _t(e.loss_reason),
                     _t(e.death_date), _t(e.death_cause), _t(e.physical_death_cause),
                     encrypt(e.destination, aad["patients.statuschange.destination"]) if e.destination else "",
-                    encrypt(e.note, aad["patients.statuschange.note"]) if e.note else "",
+                    encrypt(e.note, aad["patients.statuschange.note"]) if e.note else "", NULL,
                 )) + suffix["status"])
+            if pending_move is not None:
+                statuses.append(self.transfer_status_row(move, patient_id, region, pending_move))
+            status_since = s.status_changed_on
+            if accepted_on is not None and (status_since is None or status_since < accepted_on):
+                status_since = accepted_on  # accept_transfer: managed since the acceptance
 
             register.append((town.county, registered.year))
             patients.append("\t".join((
@@ -716,9 +848,277 @@ class Generator:
                 diagnosis, icd, co_icd, subject.diagnosed_on.isoformat(), _t(town.hospital_id), str(town.clinic_id),
                 _t(doctor), str(s.danger_level), "1" if incident else "0", _t(s.last_followup_date),
                 _t(s.last_classification), _t(s.next_followup_due), str(s.failed_attempts),
-                _t(s.awaiting_first_visit_since), _t(s.status_changed_on), f"{self.prefix}{index}",
+                _t(s.awaiting_first_visit_since), _t(status_since), f"{self.prefix}{index}",
             )) + suffix["patient"])
+
+            # 社区发现: the suspected case that brought a community-discovered patient onto the register,
+            # and now and then one that was not (or is not yet) a case.
+            if source == RegistrationSource.COMMUNITY:
+                found_in, finder = town, doctor
+                if move is not None and accepted_on is not None and subject.diagnosed_on < accepted_on:
+                    found_in, finder = move.sender, move.sender_doctor
+                self.confirmed_case(moves, out, i, index, town, found_in, person_id, patient_id, subject, finder)
+            if moves.random() < SUSPECTED_OTHER_PER_PATIENT:
+                self.other_case(moves, out, i, index, town, doctor)
         return Chunk(index=chunk_no, lines=out, register=register, patients=last - first, followups=followups)
+
+    # -- 迁居 inside the deployment (patients.services.request_transfer / accept_transfer / decline_transfer) --
+
+    def other_town(self, rng: random.Random, town: Town) -> Town:
+        """The other end of a hand-over: mostly a township of the same county."""
+        near = [t for t in self.by_county.get(town.county, ()) if t.code != town.code]
+        if near and rng.random() < TRANSFER_SAME_COUNTY:
+            return rng.choice(near)
+        while True:
+            other = self.plan.towns[int(rng.random() * len(self.plan.towns))]
+            if other.code != town.code:
+                return other
+
+    def transfer(self, rng: random.Random, out: dict[str, list[str]], i: int, index: int, town: Town,
+                 patient_id: int, doctor: int | None, address: str, subject: Any, history: Any) -> Move | None:
+        """Maybe a hand-over request in the window, and its answer; writes the ``Transfer`` row.
+
+        Requests come at ``transfers_per_year`` while the patient is on the register inside the
+        window. One answered after today is pending; otherwise declined (``TRANSFER_DECLINED``) or
+        accepted. An accepted patient was managed by the other township before and by ``town``
+        since: the acceptance is placed just before a visit (the new clinic's first, within the
+        first-visit limit) at a time the history has the patient managed, so that every later row
+        of the history is what the services would have written after ``accept_transfer``.
+        """
+        opts, today = self.options, self.plan.today
+        if opts.transfers_per_year <= 0 or len(self.plan.towns) < 2:
+            return None
+        begin = max(self.history.window_start, subject.registered_on)
+        exposure = (today - begin).days
+        if exposure <= 0 or rng.random() >= 1 - math.exp(-opts.transfers_per_year * exposure / 365.25):
+            return None
+        requested = begin + timedelta(days=rng.randint(0, exposure))
+        lag = rng.randint(1, TRANSFER_ANSWER_DAYS)
+        other = self.other_town(rng, town)
+        other_doctor = rng.choice(other.doctor_ids) if other.doctor_ids else None
+        declined = rng.random() < TRANSFER_DECLINED
+        events = history.events
+        accepted_on: date | None = None
+        if requested + timedelta(days=lag) > today:
+            status = TransferStatus.PENDING
+            if _status_at(events, requested) not in _ACTIVE or history.state.status not in _ACTIVE:
+                return None
+        elif declined:
+            status = TransferStatus.DECLINED
+            if _status_at(events, requested) not in _ACTIVE:
+                return None
+        else:
+            status = TransferStatus.ACCEPTED
+            slot = self.acceptance(rng, subject, history, requested + timedelta(days=lag), lag)
+            if slot is None:
+                return None
+            requested, accepted_on = slot
+        if accepted_on is not None:
+            sender, sender_doctor, receiver, receiver_doctor = other, other_doctor, town, doctor
+        else:
+            sender, sender_doctor, receiver, receiver_doctor = town, doctor, other, other_doctor
+        moved_on = max(subject.registered_on, requested - timedelta(days=rng.randint(0, 30)))
+        new_address = address if accepted_on is not None else (
+            f"{receiver.place}{rng.choice(STREETS)}{rng.randint(1, 399)}号{rng.randint(1, 30)}0{rng.randint(1, 6)}房")
+        encrypt, aad = crypto.encrypt, self.aad
+        transfer_id = self.plan.transfer_base + i
+        decided = requested + timedelta(days=lag) if status == TransferStatus.DECLINED else accepted_on
+        out[self.plan.table_names["transfer"]].append("\t".join((
+            str(transfer_id), str(patient_id), _region(receiver), _region(sender), str(sender.clinic_id),
+            str(receiver.clinic_id) if accepted_on is not None or rng.random() < 0.5 else NULL, status,
+            moved_on.isoformat(), encrypt(rng.choice(TRANSFER_REASONS), aad["patients.transfer.reason"]),
+            encrypt(new_address, aad["patients.transfer.new_address"]), _t(sender_doctor), _at(rng, requested, 1),
+            _t(receiver_doctor) if decided is not None else NULL, _at(rng, decided, 6) if decided else NULL,
+            encrypt(rng.choice(DECLINE_REASONS), aad["patients.transfer.decline_reason"])
+            if status == TransferStatus.DECLINED else "",
+            f"{self.prefix}t{index}",
+        )) + self.plan.suffix["transfer"])
+        return Move(transfer_id=transfer_id, status=status, sender=sender, sender_doctor=sender_doctor,
+                    accepted_on=accepted_on)
+
+    def acceptance(self, rng: random.Random, subject: Any, history: Any, target: date,
+                   lag: int) -> tuple[date, date] | None:
+        """(requested, accepted): the acceptance just before the first visit after ``target`` where it fits.
+
+        It fits when the patient is managed on that day with no status change since the request
+        (accepting moves a managed patient: the history's later steps stay valid) and the visit
+        comes within the first-visit limit (the new clinic's first visit, on time).
+        """
+        lines = history.lines.get(self.fu_table) or []
+        di, oi = self.fu_index["followup_date"], self.fu_index["outcome"]
+        cut = max(di, oi) + 1
+        limit = self.history.first_visit_days
+        previous = subject.registered_on
+        for line in lines:
+            parts = line.split("\t", cut)
+            when = date.fromisoformat(parts[di])
+            if parts[oi] == "visited" and when > target and (when - previous).days >= 2:
+                accepted = when - timedelta(days=rng.randint(1, min(limit, (when - previous).days - 1)))
+                requested = max(subject.registered_on, accepted - timedelta(days=lag))
+                if (accepted > subject.registered_on and _status_at(history.events, accepted) == PatientStatus.MANAGED
+                        and not any(requested < e.on <= accepted for e in history.events)):
+                    return requested, accepted
+            previous = when
+        return None
+
+    def sent_before(self, history: Any, move: Move, accepted_on: date) -> None:
+        """Attempts before the acceptance were the sending township's: its clinic and doctor."""
+        lines = history.lines.get(self.fu_table) or []
+        di, doc, org = self.fu_index["followup_date"], self.fu_index["doctor_id"], self.fu_index["organisation_id"]
+        cut = accepted_on.isoformat()
+        for k, line in enumerate(lines):
+            parts = line.split("\t")
+            if parts[di] < cut:
+                parts[doc], parts[org] = _t(move.sender_doctor), str(move.sender.clinic_id)
+                lines[k] = "\t".join(parts)
+
+    def transfer_status_row(self, move: Move | None, patient_id: int, region: str, accepted_on: date) -> str:
+        """The history row ``accept_transfer`` writes: from the (managed) status to managed, linked."""
+        assert move is not None
+        return (f"{patient_id}\t{region}\t{PatientStatus.MANAGED}\t{PatientStatus.MANAGED}\t{accepted_on.isoformat()}"
+                f"\t{NULL}\t{NULL}\t{NULL}\t{NULL}\t\t\t{move.transfer_id}{self.plan.suffix['status']}")
+
+    # -- 社区发现 (patients.services.report_suspected_case / refer / confirm / close) --
+
+    def confirmed_case(self, rng: random.Random, out: dict[str, list[str]], i: int, index: int, town: Town,
+                       found_in: Town, person_id: int, patient_id: int, subject: Any, doctor: int | None) -> None:
+        """The suspected case of a community-discovered patient: found, referred, confirmed on the
+        diagnosis date (``confirm_suspected_case`` sets ``decided_on`` to it), registered since."""
+        decided = subject.diagnosed_on
+        referred = None
+        if town.hospital_id is not None and rng.random() >= 0.1:  # else confirmed at the first contact
+            referred = decided - timedelta(days=rng.randint(0, 30))
+        discovered = (referred or decided) - timedelta(days=rng.randint(0, 21))
+        self.case_rows(rng, out, case_id=self.plan.suspected_base + 2 * i, person_id=person_id, town=town,
+                       found_in=found_in, discovered=discovered, referred=referred, decided=decided,
+                       status=SuspectedStatus.CONFIRMED, reason="", patient_id=patient_id, doctor=doctor,
+                       key=f"{self.prefix}s{index}")
+
+    def other_case(self, rng: random.Random, out: dict[str, list[str]], i: int, index: int, town: Town,
+                   doctor: int | None) -> None:
+        """A suspected case found in the window that is not a patient: closed as not a case, or still
+        open (reported, or referred and waiting for the diagnosis) whatever its outcome will be.
+
+        Those that would have been confirmed by today are the community-discovered patients.
+        """
+        today, start = self.plan.today, self.history.window_start
+        discovered = start + timedelta(days=rng.randint(0, max(0, (today - start).days)))
+        a_case = rng.random() < SUSPECTED_CONFIRMED
+        referred: date | None
+        if town.hospital_id is None or (not a_case and rng.random() < SUSPECTED_CLOSED_UNREFERRED):
+            referred, decided = None, discovered + timedelta(days=rng.randint(3, 30))
+        else:
+            referred = discovered + timedelta(days=rng.randint(1, 21))
+            decided = referred + timedelta(days=rng.randint(7, 60))
+        reason = ""
+        if referred is not None and referred > today:
+            status, referred, decided_on = SuspectedStatus.REPORTED, None, None
+        elif decided > today:
+            status, decided_on = (SuspectedStatus.REFERRED if referred else SuspectedStatus.REPORTED), None
+        elif a_case:
+            return
+        else:
+            status, decided_on = SuspectedStatus.CLOSED, decided
+            reason = rng.choice(NOT_A_CASE if referred else NOT_REFERRED)
+        person_id = self.plan.other_person_base + i
+        encrypt, aad = crypto.encrypt, self.aad
+        male = rng.random() < 0.55
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
+        if rng.random() < self.options.suspected_without_id:
+            number_text, index_text, birth_text = "", "", NULL
+        else:
+            # Counted down from the top of the county's number space: never a patient's number.
+            number, birth = self.id_number(town.county, _ID_SPACE - 1 - index, male)
+            number_text = encrypt(number, aad["core.person.id_number"])
+            index_text, birth_text = Person.id_index_for("resident_id", number), birth.isoformat()
+        phone = f"1{rng.choice('3456789')}{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
+        address = f"{town.place}{rng.choice(STREETS)}{rng.randint(1, 399)}号{rng.randint(1, 30)}0{rng.randint(1, 6)}房"
+        out[self.plan.table_names["person"]].append(
+            f"{person_id}\t{_region(town)}\t{encrypt(name, aad['core.person.name'])}\tresident_id\t{number_text}\t"
+            f"{index_text}\t{'M' if male else 'F'}\t{birth_text}\t"
+            f"{encrypt(phone, aad['core.person.phone']) if rng.random() < 0.6 else ''}\t"
+            f"{encrypt(address, aad['core.person.address'])}{self.plan.suffix['person']}")
+        self.case_rows(rng, out, case_id=self.plan.suspected_base + 2 * i + 1, person_id=person_id, town=town,
+                       found_in=town, discovered=discovered, referred=referred, decided=decided_on, status=status,
+                       reason=reason, patient_id=None, doctor=doctor, key=f"{self.prefix}n{index}")
+
+    def case_rows(self, rng: random.Random, out: dict[str, list[str]], *, case_id: int, person_id: int, town: Town,
+                  found_in: Town, discovered: date, referred: date | None, decided: date | None, status: str,
+                  reason: str, patient_id: int | None, doctor: int | None, key: str) -> None:
+        """A ``SuspectedCase`` and its ``SuspectedCaseEvent`` history, as the services write them."""
+        encrypt, aad, suffix, names = crypto.encrypt, self.aad, self.plan.suffix, self.plan.table_names
+        committee = rng.random() < SUSPECTED_BY_COMMITTEE
+        reporter = (f"{found_in.name}{rng.choice(('居委会', '村委会'))} {rng.choice(SURNAMES)}{rng.choice(GIVEN)}"
+                    if committee else "")
+        symptoms = sorted({_SYMPTOM_VALUES[bisect.bisect(_SYMPTOM_CUM, rng.random() * _SYMPTOM_CUM[-1])]
+                           for _ in range(rng.choice((1, 2, 2, 3)))})
+        closing = encrypt(reason, aad["patients.suspectedcase.closing_reason"]) if reason else ""
+        out[names["suspected"]].append("\t".join((
+            str(case_id), str(person_id), _region(town),
+            SuspectedSource.VILLAGE_COMMITTEE if committee else SuspectedSource.DOCTOR,
+            encrypt(reporter, aad["patients.suspectedcase.reporter_name"]) if reporter else "", discovered.isoformat(),
+            _json(symptoms), encrypt(rng.choice(SUSPECTED_NOTICED), aad["patients.suspectedcase.description"]), status,
+            _t(town.hospital_id) if referred else NULL, _t(referred), _t(decided), closing, _t(patient_id), _t(doctor),
+            key, _at(rng, discovered, 1),
+        )) + suffix["suspected"])
+        events = out[names["suspected_event"]]
+        tail = suffix["suspected_event"]
+        events.append(f"{case_id}\t\t{SuspectedStatus.REPORTED}\t{discovered.isoformat()}\t\t{_t(doctor)}\t"
+                      f"{_at(rng, discovered, 1)}{tail}")
+        before = SuspectedStatus.REPORTED
+        if referred is not None:
+            note = encrypt(f"转诊至{town.hospital_name}", aad["patients.suspectedcaseevent.note"]) if town.hospital_name else ""
+            events.append(f"{case_id}\t{before}\t{SuspectedStatus.REFERRED}\t{referred.isoformat()}\t{note}\t"
+                          f"{_t(doctor)}\t{_at(rng, referred, 3)}{tail}")
+            before = SuspectedStatus.REFERRED
+        if decided is not None and status in (SuspectedStatus.CONFIRMED, SuspectedStatus.CLOSED):
+            closed = status == SuspectedStatus.CLOSED
+            # Closing notes the reason; a confirmation is entered by the hospital (no community user).
+            events.append(f"{case_id}\t{before}\t{status}\t{decided.isoformat()}\t"
+                          f"{encrypt(reason, aad['patients.suspectedcaseevent.note']) if closed else ''}\t"
+                          f"{_t(doctor) if closed else NULL}\t{_at(rng, decided, 6)}{tail}")
+
+
+@dataclass
+class Move:
+    """A synthetic patient's hand-over between two townships of the plan."""
+
+    transfer_id: int
+    status: str
+    sender: Town
+    sender_doctor: int | None
+    accepted_on: date | None
+
+
+#: Statuses from which a hand-over can be requested (on the register, not deregistered).
+_ACTIVE = frozenset({PatientStatus.MANAGED, PatientStatus.IN_HOSPITAL, PatientStatus.LOST})
+
+
+def _status_at(events: Sequence[Any], day: date) -> str:
+    """The patient's status at the end of ``day`` from the history's status events (in date order)."""
+    status = str(PatientStatus.MANAGED)
+    for e in events:
+        if e.on > day:
+            break
+        status = e.to_status
+    return status
+
+
+def _community_diagnosis(rng: random.Random, subject: Any, birth: date) -> None:
+    """A community-discovered patient is registered when the hospital confirms the diagnosis
+    (``confirm_suspected_case``): within three weeks of the diagnosis date."""
+    adult = date(birth.year + 16, birth.month, min(birth.day, 28))
+    diagnosed = subject.registered_on - timedelta(days=rng.randint(0, 20))
+    subject.diagnosed_on = max(diagnosed, min(adult, subject.registered_on))
+
+
+def _region(town: Town) -> str:
+    return f"{town.code}\t{town.province}\t{town.city}\t{town.county}\t{town.code}"
+
+
+def _at(rng: random.Random, day: date, hour: int) -> str:
+    """A moment of ``day`` in office hours (UTC+8): ``hour`` + 8 o'clock, a random minute."""
+    return f"{day.isoformat()}T{hour:02d}:{int(rng.random() * 60):02d}:00+00:00"
 
 
 def _round(value: float | None) -> float | None:
@@ -1035,7 +1435,8 @@ def build(options: SynthOptions, progress: Callable[[str], None] = _log) -> Repo
     tables = all_tables(now_text)
     plan = make_plan(options, now_text)
     for key, model in (("person", Person), ("patient", Patient), ("status", StatusChange), ("case", CaseReport),
-                       ("supplement", PersonalSupplement)):
+                       ("supplement", PersonalSupplement), ("transfer", Transfer), ("suspected", SuspectedCase),
+                       ("suspected_event", SuspectedCaseEvent)):
         plan.table_names[key] = model._meta.db_table
         plan.suffix[key] = tables[model._meta.db_table].suffix
     plan.history.prepare(tables)
@@ -1140,8 +1541,18 @@ def clear_population(prefix: str) -> int:
     ids = qs.values("id")
     with transaction.atomic():
         person_ids = list(qs.values_list("person_id", flat=True))
+        cases = SuspectedCase._default_manager.filter(Q(submission_key__startswith=prefix) | Q(patient_id__in=ids))
+        # The suspected persons who are not patients (of this population or any other).
+        person_ids += list(Person.objects.filter(id__in=cases.filter(patient__isnull=True).values("person_id"),
+                                                 patient__isnull=True).values_list("id", flat=True))
         followup_synth.delete_for_patients(ids)
-        for model in (StatusChange, CaseReport, PersonalSupplement):
+        events = SuspectedCaseEvent._default_manager.filter(case__in=cases.values("id"))
+        events._raw_delete(events.db)
+        case_ids = list(cases.values_list("id", flat=True))
+        for chunk in _chunks(case_ids, 20_000):
+            rows = SuspectedCase._default_manager.filter(id__in=chunk)
+            rows._raw_delete(rows.db)
+        for model in (StatusChange, Transfer, CaseReport, PersonalSupplement):
             rows = model._default_manager.filter(patient_id__in=ids)
             rows._raw_delete(rows.db)
         deleted = qs.count()

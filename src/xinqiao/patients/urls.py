@@ -19,6 +19,7 @@ urlpatterns = [
     path("transfers/<int:pk>/decide/", views.transfer_decide, name="transfer_decide"),
     path("case-reports/", views.case_report_list, name="case_report_list"),
     path("case-reports/new/", views.case_report_create, name="case_report_create"),
+    path("case-reports/<int:pk>/enter/", views.case_report_enter, name="case_report_enter"),
     path("suspected/", views.suspected_list, name="suspected_list"),
     path("suspected/new/", views.suspected_create, name="suspected_create"),
     path("suspected/<int:pk>/", views.suspected_detail, name="suspected_detail"),

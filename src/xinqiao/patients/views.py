@@ -15,8 +15,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,11 +27,12 @@ from xinqiao.core.masks import present, unmaskable_fields
 from xinqiao.core.models import AuditAction, Person
 from xinqiao.core.scope import get_scoped_or_404
 from xinqiao.patients import services
-from xinqiao.patients.codes import DangerBehaviour, SuspectedStatus, Symptom, TransferStatus
+from xinqiao.patients.codes import CaseReportStatus, DangerBehaviour, SuspectedStatus, Symptom, TransferStatus
 from xinqiao.patients.exports import export_patients_xlsx
 from xinqiao.patients.filters import filter_patients
 from xinqiao.patients.forms import (
     SUPPLEMENT_SECTIONS,
+    CaseReportCompleteForm,
     CaseReportForm,
     CloseForm,
     ConfirmForm,
@@ -271,22 +273,36 @@ def transfer_decide(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def case_report_create(request: HttpRequest) -> HttpResponse:
-    """Enter a 发病报告卡 (hospital) or a written card received by the county centre."""
+    """Enter a 发病报告卡 (hospital) or a written card received by the county centre, or save it as a
+    draft (``save_draft``): the diagnosis is known, the card is not finished; its deadline runs."""
     if not request.user.has_perm("patients.add_casereport"):
         raise PermissionDenied
-    form = CaseReportForm(request.POST or None, user=request.user)
+    as_draft = request.method == "POST" and "save_draft" in request.POST
+    form = CaseReportForm(request.POST or None, user=request.user, draft=as_draft)
     if request.method == "POST" and form.is_valid():
-        done = _submit(request, "case_report", form, lambda: _case_report_answer(
-            services.register_from_case_report(request.user, form.to_case_report())))
-        if done is not None:
-            if done["late"]:
-                messages.warning(request, _("Case report entered after its deadline (%(due)s): it is marked late.")
-                                 % {"due": done["deadline"]})
-            else:
-                messages.success(request, _("Case report entered; the patient is on the register (%(number)s).")
-                                 % {"number": done["register_number"]})
-            return redirect("patients:case_report_list")
+        if as_draft:
+            done = _submit(request, "case_report_draft", form, lambda: _draft_answer(
+                services.save_case_report_draft(request.user, form.to_case_report())))
+            if done is not None:
+                messages.info(request, _("Draft saved: not yet a registration. Enter it by %(due)s.")
+                              % {"due": done["due"]})
+                return redirect(reverse("patients:case_report_list") + "?pending=1")
+        else:
+            done = _submit(request, "case_report", form, lambda: _case_report_answer(
+                services.register_from_case_report(request.user, form.to_case_report())))
+            if done is not None:
+                _entered_message(request, done)
+                return redirect("patients:case_report_list")
     return render(request, "patients/case_report_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _entered_message(request: HttpRequest, done: dict[str, Any]) -> None:
+    if done["late"]:
+        messages.warning(request, _("Case report entered after its deadline (%(due)s): it is marked late.")
+                         % {"due": done["deadline"]})
+    else:
+        messages.success(request, _("Case report entered; the patient is on the register (%(number)s).")
+                         % {"number": done["register_number"]})
 
 
 def _case_report_answer(report: CaseReport) -> dict[str, Any]:
@@ -295,23 +311,66 @@ def _case_report_answer(report: CaseReport) -> dict[str, Any]:
             "late": report.late, "deadline": str(report.entry_deadline or report.report_deadline)}
 
 
+def _draft_answer(report: CaseReport) -> dict[str, Any]:
+    return {"id": report.pk, "late": report.late, "due": str(report.entry_deadline or report.report_deadline)}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_report_enter(request: HttpRequest, pk: int) -> HttpResponse:
+    """Enter a draft case report (the reporting hospital, or the county centre for its county's drafts).
+
+    Drafts outside ``services.pending_case_reports(user)`` answer 404, as does one already entered.
+    """
+    user: Any = request.user
+    if not user.has_perm("patients.add_casereport"):
+        raise PermissionDenied
+    draft = services.pending_case_reports(user).select_related("person", "patient", "region",
+                                                                 "diagnosing_hospital").filter(pk=pk).first()
+    if draft is None:
+        raise Http404
+    form = CaseReportCompleteForm(request.POST or None, user=user, initial={
+        "report_type": draft.report_type, "brought_by": draft.brought_by, "onset_date": draft.onset_date,
+        "prior_danger": draft.prior_danger, "entry": draft.entry, "received_on": draft.received_on,
+        "danger_level": 0})
+    if request.method == "POST" and form.is_valid():
+        done = _submit(request, f"case_report_enter:{draft.pk}", form, lambda: _case_report_answer(
+            services.register_from_case_report(user, form.to_case_report(services.draft_input(draft)), draft=draft)))
+        if done is not None:
+            _entered_message(request, done)
+            return redirect("patients:case_report_list")
+    else:
+        audit.record(AuditAction.VIEW, obj=draft, actor=user, detail={"via": "case_report_enter"})
+    return render(request, "patients/case_report_enter.html", {
+        "form": form, "draft": draft, "shown": present(user, draft)}, status=400 if form.errors else 200)
+
+
 @login_required
 @require_GET
 def case_report_list(request: HttpRequest) -> HttpResponse:
-    """Case reports of the user's region, late ones first on request (the county centre's check)."""
+    """Case reports of the user's region, late ones on request (the county centre's check); with
+    ``?pending=1`` the drafts the user answers for (``services.pending_case_reports``), overdue first."""
     user: Any = request.user
     if not user.has_perm("patients.view_casereport"):
         raise PermissionDenied
-    qs = CaseReport.objects.restrict(user).select_related("patient", "diagnosing_hospital", "reporting_unit", "region")
+    entered = CaseReport.objects.restrict(user).filter(status=CaseReportStatus.ENTERED)
+    pending = services.pending_case_reports(user)
     late_only = request.GET.get("late") == "1"
-    if late_only:
-        qs = qs.filter(late=True)
-    page = Paginator(qs.order_by("-entered_on", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    pending_only = request.GET.get("pending") == "1"
+    if pending_only:
+        qs = pending.order_by("-late", "report_deadline", "id")
+    else:
+        qs = (entered.filter(late=True) if late_only else entered).order_by("-entered_on", "-id")
+    qs = qs.select_related("patient", "diagnosing_hospital", "reporting_unit", "region")
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(r, present(user, r)) for r in page.object_list]
     audit.record_many(AuditAction.LIST, [r for r, _s in rows], object_type="patients.casereport",
-                      detail={"page": page.number, "late": late_only})
+                      detail={"page": page.number, "late": late_only, "pending": pending_only})
     return render(request, "patients/case_report_list.html", {
-        "page": page, "rows": rows, "late_only": late_only, "late_count": CaseReport.objects.restrict(user).filter(late=True).count(),
+        "page": page, "rows": rows, "late_only": late_only, "pending_only": pending_only,
+        "late_count": entered.filter(late=True).count(), "pending_count": pending.count(),
+        "pending_late_count": pending.filter(late=True).count(),
+        "may_enter": user.has_perm("patients.add_casereport"),
     })
 
 

@@ -6,7 +6,9 @@ are in ``referrals/rules.py``; only ``referrals/services.py`` writes these rows.
 
 Scope: a referral sits in its patient's township (``InRegion``); besides the users whose region
 covers that township, the users of the sending and of the receiving organisation reach it (a county
-hospital in another county must see what was sent to it). An emergency sits in the township where it
+hospital in another county must see what was sent to it). A referral opened automatically by a
+follow-up (its decision includes ``refer``) keeps that follow-up in ``followup`` (and ``origin``
+``followup:<id>``). An emergency sits in the township where it
 happened; partner roles (police) see only those at or above the sharing threshold.
 """
 
@@ -104,6 +106,11 @@ class Referral(InRegion):
     origin = models.CharField(
         _("started from"), max_length=32, blank=True,
         help_text=_("What prompted the referral, e.g. followup:<id> for a follow-up that classified the patient unstable."),
+    )
+    followup = models.ForeignKey(
+        "followups.FollowUp", verbose_name=_("opened by follow-up"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="opened_referrals",
+        help_text=_("The follow-up whose decision (unstable: refer) opened this referral automatically."),
     )
     updated_at = models.DateTimeField(auto_now=True)
 

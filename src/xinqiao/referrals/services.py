@@ -120,8 +120,12 @@ def receiving_organisations(user: Any, direction: str) -> Any:
     return qs
 
 
-def send_referral(actor: Any, data: ReferralInput) -> Referral:
-    """Send a referral from the actor's organisation (audited); the receiver is notified."""
+def send_referral(actor: Any, data: ReferralInput, *, followup: Any = None) -> Referral:
+    """Send a referral from the actor's organisation (audited); the receiver is notified.
+
+    ``followup`` is the follow-up that opens it automatically (``refer_from_followup``): kept in
+    ``Referral.followup``.
+    """
     if not actor.has_perm(permission_for(Referral, "add")):
         raise PermissionDenied
     errors: dict[str, str] = {}
@@ -149,7 +153,7 @@ def send_referral(actor: Any, data: ReferralInput) -> Referral:
         urgency=data.urgency, reason=data.reason.strip(), discharge_summary=data.discharge_summary.strip(),
         state=ReferralState.SENT, sent_at=now, sent_by=actor,
         receive_due=rules.receive_due(today, time_limits(), _add_days), origin=data.origin[:32],
-        region_id=patient.region_id,
+        region_id=patient.region_id, followup=followup,
     )
     with transaction.atomic():
         referral.save()
@@ -158,9 +162,110 @@ def send_referral(actor: Any, data: ReferralInput) -> Referral:
         audit.record(AuditAction.CREATE, actor=actor, obj=referral, detail={
             "direction": referral.direction, "from": sender.pk, "to": receiver.pk, "urgency": referral.urgency,
             "patient": patient.pk, "fields": sorted(f for f in Referral.PII_FIELDS if getattr(referral, f)),
+            **({"followup": followup.pk} if followup is not None else {}),
         })
         _notify_on_commit([_referral_notice(referral, "sent", receiver.pk)])
     return referral
+
+
+# --- Referrals opened by a follow-up ----------------------------------------------------------------
+
+#: Who receives a referral that a follow-up opens (规范: 病情不稳定 → 建议转诊到上级医院): an active
+#: institution of the patient's county (``county_code``), by type in this order — the psychiatric
+#: hospital (精神专科医院), then a general hospital's psychiatry department, then the county
+#: mental-health centre — and within a type the one registered first (lowest id). There is no
+#: "designated" flag on organisations: the county's psychiatric hospital is its designated
+#: institution. Nothing outside the county is chosen (a referral across counties is the doctor's call).
+AUTO_RECEIVER_TYPES: tuple[str, ...] = (OrgType.PSYCHIATRIC_HOSPITAL, OrgType.GENERAL_HOSPITAL_PSYCH,
+                                        OrgType.MHC_COUNTY)
+
+
+def auto_receiver(patient: Patient) -> Organisation | None:
+    """The institution a follow-up's automatic referral goes to (``AUTO_RECEIVER_TYPES``), or ``None``."""
+    found = {org.org_type: org for org in Organisation.objects.filter(
+        org_type__in=AUTO_RECEIVER_TYPES, county_code=patient.county_code, is_active=True).order_by("-pk")}
+    return next((found[t] for t in AUTO_RECEIVER_TYPES if t in found), None)
+
+
+def open_up_referral(patient_id: int) -> Referral | None:
+    """The patient's most recent up referral still open (sent or received), if any."""
+    return (Referral.objects.filter(patient_id=patient_id, direction=rules.UP, state__in=rules.OPEN_STATES)
+            .select_related("to_organisation").order_by("-sent_at", "-pk").first())
+
+
+def followup_reason(followup: Any) -> str:
+    """The referral's reason from the follow-up: date, classification, danger level, symptoms (codes'
+    labels only: no free text, no identity), in the deployment's language."""
+    from xinqiao.patients.codes import Classification, Symptom
+
+    symptoms = dict(Symptom.choices)
+    with _stored_language():
+        parts = [
+            _("Follow-up of %(date)s: classification %(classification)s, danger level %(level)s.") % {
+                "date": followup.followup_date.isoformat(),
+                "classification": dict(Classification.choices).get(followup.classification, "—"),
+                "level": followup.danger_level if followup.danger_level is not None else "—"},
+            _("Current symptoms: %(symptoms)s.") % {
+                "symptoms": "、".join(str(symptoms.get(code, code)) for code in followup.symptoms) or _("none reported")},
+            _("The national service standard calls for a referral of an unstable patient to a psychiatric "
+              "institution, and a follow-up of the referral within 2 weeks."),
+        ]
+        return " ".join(str(p) for p in parts)
+
+
+@dataclass(frozen=True)
+class FollowUpReferral:
+    """What ``refer_from_followup`` did: the referral opened (``created``) or the open one found, or
+    none with ``problem`` (``no_receiver`` / ``cannot_send``) — the doctor must send it by hand."""
+
+    referral: Referral | None
+    created: bool = False
+    problem: str = ""
+
+
+def refer_from_followup(actor: Any, followup: Any, patient: Patient, *, urgent: bool = False) -> FollowUpReferral:
+    """Open the up referral a follow-up's decision calls for (``refer``), inside the caller's transaction.
+
+    A patient with an open up referral gets no new one (the open one is returned). Otherwise the
+    referral goes to ``auto_receiver`` through ``send_referral`` (audited, the receiver notified on
+    commit). When no receiver exists, or the actor cannot send one (no primary-care organisation),
+    nothing fails: the county mental-health centre (the city centre where the county has none) is
+    notified on commit that the referral must be sent by hand, and ``problem`` says why.
+    """
+    existing = open_up_referral(patient.pk)
+    if existing is not None:
+        return FollowUpReferral(existing)
+    receiver = auto_receiver(patient)
+    problem = "no_receiver"
+    if receiver is not None:
+        data = ReferralInput(patient_id=patient.pk, direction=rules.UP, to_organisation_id=receiver.pk,
+                             reason=followup_reason(followup), urgency=Urgency.URGENT if urgent else Urgency.ROUTINE,
+                             origin=f"followup:{followup.pk}")
+        try:
+            with transaction.atomic():
+                return FollowUpReferral(send_referral(actor, data, followup=followup), created=True)
+        except (ValidationError, PermissionDenied):
+            problem = "cannot_send"
+    _notify_on_commit(_manual_referral_notices(followup, patient, problem))
+    return FollowUpReferral(None, problem=problem)
+
+
+def _manual_referral_notices(followup: Any, patient: Patient, problem: str) -> list[Notice]:
+    centres = list(Organisation.objects.filter(org_type=OrgType.MHC_COUNTY, county_code=patient.county_code,
+                                               is_active=True).order_by("pk").values_list("pk", flat=True))
+    if not centres:  # no county centre either: the city centre coordinates
+        centres = list(Organisation.objects.filter(org_type=OrgType.MHC_CITY, city_code=patient.city_code,
+                                                   is_active=True).order_by("pk").values_list("pk", flat=True))
+    with _stored_language():
+        title = str(_("Patient %(number)s needs a referral to a psychiatric institution: send it by hand") % {
+            "number": patient.register_number})
+        body = str(_("No psychiatric institution of the county is on the platform to receive it.")
+                   if problem == "no_receiver" else
+                   _("The follow-up was recorded by an account that cannot send referrals."))
+    link = reverse("patients:patient_detail", kwargs={"pk": patient.pk})
+    return [Notice(kind="referral_manual", title=title, body=body, link=link, organisation_id=org,
+                   subject_type="followups.followup", subject_id=str(followup.pk),
+                   dedupe_key=f"followup:{followup.pk}:referral_manual:{org}") for org in centres]
 
 
 def act_on_referral(actor: Any, referral: Referral, action: str, note: str = "") -> Referral:

@@ -1,6 +1,6 @@
 """The periodic job: flag what is late and tell who must act (DOMAIN.md §5 time limits).
 
-Three kinds, each found with ONE set-based query (no Python loop over patients beyond building the
+Four kinds, each found with ONE set-based query (no Python loop over patients beyond building the
 notices), each notice idempotent by its ``dedupe_key`` so that a repeated run adds nothing:
 
 - ``followup_overdue``: a managed patient whose next follow-up date has passed (规范: the date set at
@@ -10,13 +10,21 @@ notices), each notice idempotent by its ``dedupe_key`` so that a repeated run ad
 - ``case_report_late``: a case report (发病报告卡) entered after its deadline (``CaseReport.late``,
   fixed by the patients app from the working-day calendar), entered within the last
   ``late_report_lookback_days`` days so that a first run does not flood the inboxes with history.
-  Key ``case_report_late:<report>:<recipient>``.
+  Key ``case_report_late:<report>:<recipient>``. A report already notified while pending (below) is
+  not notified again when it is entered.
+- ``case_report_pending``: a case report not yet entered (a draft: a hospital's own, a written card
+  the county received, or the card a confirmed suspected case needs) past the deadline running
+  from the diagnosis (``patients.rules.pending_case_report_due``: 10 working days, or 5 from the
+  county's receipt of a written card). First one UPDATE sets ``late`` on the drafts newly past it
+  (``patients.services.mark_overdue_drafts``), then one query finds the late drafts not yet
+  notified. Key ``case_report_pending:<report>:<recipient>``.
 
 Who is told:
 
 - for a patient: the responsible doctor, or the managing clinic (everyone of it) when no doctor is
   named; for a case report: the reporting unit;
-- the county centre (organisations of type ``mhc_county`` in the patient's county): per case report,
+- the county centre (organisations of type ``mhc_county`` in the patient's county): per case report
+  (late or pending),
   and for overdue follow-ups and late first visits one digest per county and day with the number
   newly flagged and a link to the county's list (a centre with thousands of patients needs the
   list, not thousands of notices). Key ``<kind>:county:<organisation>:<date>``.
@@ -56,6 +64,7 @@ from xinqiao.worklists.links import patient_link
 KIND_OVERDUE = "followup_overdue"
 KIND_FIRST_VISIT = "first_visit_late"
 KIND_CASE_REPORT = "case_report_late"
+KIND_PENDING = "case_report_pending"
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,7 @@ class FlagResult:
     followups_overdue: int
     first_visits_late: int
     case_reports_late: int
+    case_reports_pending: int
     notices: int
 
     def as_json(self) -> str:
@@ -124,7 +134,7 @@ def _county_digests(kind: str, counties: Iterable[str], centres: dict[str, list[
 
 
 # --------------------------------------------------------------------------------------------------
-# The three kinds
+# The four kinds
 # --------------------------------------------------------------------------------------------------
 
 
@@ -205,6 +215,7 @@ def flag_late_case_reports(today: date, centres: dict[str, list[int]]) -> tuple[
     rows = list(
         CaseReport.objects.filter(late=True, entered_on__gte=since)
         .exclude(_key_exists(KIND_CASE_REPORT, "id", suffix=":unit"))
+        .exclude(_key_exists(KIND_PENDING, "id", suffix=":unit"))
         .order_by("entered_on", "id")
         .values_list("id", "patient_id", "report_deadline", "entered_on", "reporting_unit_id", "county_code")
     )
@@ -222,15 +233,58 @@ def flag_late_case_reports(today: date, centres: dict[str, list[int]]) -> tuple[
     return len(rows), notices
 
 
+def flag_pending_case_reports(today: date, centres: dict[str, list[int]]) -> tuple[int, list[Notice]]:
+    """Case reports not yet entered and past their deadline, not yet notified (one UPDATE, one query).
+
+    Tells the reporting unit (the hospital, or the county centre for a written card it received) and
+    every county centre of the patient's county, per report. Names the report by its number and,
+    when the patient is already registered (a confirmed suspected case), the register number.
+    """
+    from xinqiao.patients.models import CaseReport
+    from xinqiao.patients.services import mark_overdue_drafts
+
+    mark_overdue_drafts(today)
+    rows = list(
+        CaseReport.objects.filter(status="draft", late=True)
+        .exclude(_key_exists(KIND_PENDING, "id", suffix=":unit"))
+        .order_by("report_deadline", "id")
+        .values_list("id", "diagnosed_on", "report_deadline", "received_on", "entry_deadline",
+                     "reporting_unit_id", "county_code", "patient__register_number")
+    )
+    link = reverse("patients:case_report_list") + "?pending=1"
+    notices: list[Notice] = []
+    for pk, diagnosed, deadline, received, entry_deadline, unit, county, number in rows:
+        title = (_("Case report not entered, past its deadline: report %(id)d (patient %(number)s)")
+                 % {"id": pk, "number": number} if number else
+                 _("Case report not entered, past its deadline: report %(id)d") % {"id": pk})
+        if received is not None:
+            body = _("Diagnosed on %(diagnosed)s; the written card was due at the county by %(deadline)s, received "
+                     "on %(received)s, and was to be entered by %(entry)s (working days on the official calendar). "
+                     "Enter the case report.") % {
+                "diagnosed": diagnosed.isoformat(), "deadline": deadline.isoformat(),
+                "received": received.isoformat(), "entry": entry_deadline.isoformat()}
+        else:
+            body = _("Diagnosed on %(diagnosed)s; the case report was due by %(deadline)s (working days on the "
+                     "official calendar) and has not been entered. Enter it, or send the written card.") % {
+                "diagnosed": diagnosed.isoformat(), "deadline": deadline.isoformat()}
+        common: dict[str, Any] = {"kind": KIND_PENDING, "title": title, "body": body, "link": link,
+                                  "subject_type": "patients.casereport", "subject_id": str(pk)}
+        notices.append(Notice(organisation_id=unit, dedupe_key=f"{KIND_PENDING}:{pk}:unit", **common))
+        notices += [Notice(organisation_id=org_id, dedupe_key=f"{KIND_PENDING}:{pk}:county:{org_id}", **common)
+                    for org_id in centres.get(county, ()) if org_id != unit]
+    return len(rows), notices
+
+
 def flag_all(today: date | None = None) -> FlagResult:
-    """Run the three kinds and send their notices (idempotent; safe to run at any interval)."""
+    """Run the four kinds and send their notices (idempotent; safe to run at any interval)."""
     today = today or timezone.localdate()
     with translation.override(settings.LANGUAGE_CODE):
         centres = county_centres()
         overdue, n1 = flag_overdue_followups(today, centres)
         first, n2 = flag_late_first_visits(today, centres)
         reports, n3 = flag_late_case_reports(today, centres)
-    with transaction.atomic():
-        offered = notify_many([*n1, *n2, *n3])
+        with transaction.atomic():
+            pending, n4 = flag_pending_case_reports(today, centres)
+            offered = notify_many([*n1, *n2, *n3, *n4])
     return FlagResult(date=today.isoformat(), followups_overdue=overdue, first_visits_late=first,
-                      case_reports_late=reports, notices=offered)
+                      case_reports_late=reports, case_reports_pending=pending, notices=offered)

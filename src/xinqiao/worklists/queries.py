@@ -311,3 +311,28 @@ def worklist_page(user: Any, code: str, *, page: int | str | None = 1, per_page:
     full = full_fields(user)
     rows = [make_row(user, p, full) for p in current.object_list]
     return WorklistPage(code=code, page=current, rows=rows, counts=counts, today=today)
+
+
+# --------------------------------------------------------------------------------------------------
+# Case reports not yet entered (the county centre's board)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingReportCounts:
+    """Case reports not yet entered that the user answers for, and how many are past their deadline."""
+
+    total: int
+    late: int
+
+
+def pending_case_report_counts(user: Any) -> PendingReportCounts | None:
+    """One aggregate over ``patients.services.pending_case_reports(user)``; ``None`` for users who may
+    not see case reports (no query). Counts only: no personal data, so nothing to audit."""
+    if not getattr(user, "is_authenticated", False) or not user.has_perm("patients.view_casereport"):
+        return None
+    from xinqiao.patients.services import pending_case_reports
+
+    row = pending_case_reports(user).order_by().aggregate(total=Count("pk"), late=Count("pk", filter=Q(late=True)))
+    return PendingReportCounts(total=int(row["total"] or 0), late=int(row["late"] or 0))
+

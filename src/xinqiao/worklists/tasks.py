@@ -18,10 +18,11 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="worklists.flag_overdue")
 def flag_overdue() -> dict[str, object]:
-    """Flag overdue follow-ups, late first visits and late case reports; notify who must act."""
+    """Flag overdue follow-ups, late first visits, late case reports and case reports pending past their
+    deadline; notify who must act."""
     result = flagging.flag_all()
     if result.notices:
         log.info("flag_overdue: %s", result.as_json())
     return {"date": result.date, "followups_overdue": result.followups_overdue,
             "first_visits_late": result.first_visits_late, "case_reports_late": result.case_reports_late,
-            "notices": result.notices}
+            "case_reports_pending": result.case_reports_pending, "notices": result.notices}

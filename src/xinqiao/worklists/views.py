@@ -58,6 +58,8 @@ def _context(request: HttpRequest, result: queries.WorklistPage, *, overview: bo
         "can_export": request.user.has_perm("patients.export_patient"),
         "first_visit_days": rules.settings().first_visit_days,
         "lost_threshold": rules.settings().failed_attempts_for_lost,
+        # The county centre's board: case reports not yet entered, past their deadline (patients app).
+        "pending_reports": queries.pending_case_report_counts(request.user) if overview else None,
     }
 
 

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[5]
 BENCHMARKS: dict[str, str] = {
     "screening-load": "bench.screening_load",
     "import": "bench.import_bench",
+    "followup-import": "bench.followup_import_bench",
     "lookup": "bench.lookup",
     "worklist": "bench.worklist",
     "indicators": "bench.indicators",
