@@ -26,11 +26,13 @@ from hypothesis import strategies as st
 from tests.followups.factories import make_patient, not_reached, visit
 from tests.followups.test_views import visit_post
 from tests.helpers import fields_of, login_verified
+from tests.referrals.factories import network
 from xinqiao.core.masks import present
 from xinqiao.core.models import AuditAction, AuditEvent, Organisation
 from xinqiao.followups import corrections, rules, services
 from xinqiao.followups.models import FollowUp, FollowUpRevision
 from xinqiao.followups.services import MedicationInput
+from xinqiao.referrals.models import Referral
 
 pytestmark = pytest.mark.django_db
 
@@ -452,3 +454,21 @@ def test_the_corrected_class_is_the_rules_class_after_the_previous_visit(
     assert fu.needs_referral == (rules.REFER in expected.actions)
     patient.refresh_from_db()
     assert (patient.last_classification, patient.danger_level) == (expected.classification, danger)
+
+
+def test_a_correction_to_unstable_opens_the_referral_once(cast: dict[str, Any], towns: Any,
+                                                          django_capture_on_commit_callbacks: Any) -> None:
+    capture = django_capture_on_commit_callbacks
+    network(cast, towns)
+    doctor, patient = cast["community_doctor_a"], make_patient(towns[0])
+    fu = record(doctor, patient, visit(followup_date=DAY1))
+    assert not Referral.objects.exists()
+    with capture(execute=True):
+        correct(doctor, fu, as_input(fu, symptoms_marked=True, symptoms=(1, 3)))
+    ref = Referral.objects.get(patient=patient)
+    assert ref.followup_id == fu.pk and ref.origin == f"followup:{fu.pk}" and ref.direction == "up"
+    event = AuditEvent.objects.get(action=AuditAction.CHANGE, object_id=str(fu.pk))
+    assert event.detail["referral"] == ref.pk and event.detail["referral_created"] is True
+    with capture(execute=True):
+        correct(doctor, fu, as_input(fu, sleep=2), key="second")
+    assert Referral.objects.count() == 1

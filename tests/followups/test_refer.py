@@ -16,6 +16,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from tests.followups.factories import make_patient, visit
+from tests.helpers import login_verified
 from tests.referrals.factories import network, referral
 from xinqiao.core.models import AuditAction, AuditEvent, Notification, Organisation, OrgType
 from xinqiao.followups import services
@@ -191,3 +192,25 @@ def test_the_referral_link_is_shown_only_to_who_reaches_the_referral(
     fu = record(doctor, patient, django_capture_on_commit_callbacks, **UNSTABLE)
     other = services.referral_of(cast["community_doctor_b"], fu)
     assert other is not None and other["id"] is None and other["url"] == "" and other["to_organisation"] == ""
+
+
+def test_the_follow_up_page_and_api_show_the_referral_but_the_list_does_not(
+        client: Any, doctor: Any, patient: Any, django_capture_on_commit_callbacks: Any) -> None:
+    fu = record(doctor, patient, django_capture_on_commit_callbacks, **UNSTABLE)
+    ref = Referral.objects.get(followup=fu)
+    login_verified(client, doctor)
+    page = client.get(f"/followups/{fu.pk}/")
+    assert page.status_code == 200
+    assert f'href="/referrals/{ref.pk}/"' in page.content.decode() and 'id="followup-referral"' in page.content.decode()
+    detail = client.get(f"/api/v1/followups/{fu.pk}").json()
+    assert detail["referral"]["id"] == ref.pk and detail["referral"]["opened"] is True
+    listed = client.get(f"/api/v1/followups/?patient_id={patient.pk}").json()["results"]
+    assert [row["referral"] for row in listed] == [None]
+
+
+def test_a_follow_up_that_did_not_refer_shows_no_referral(
+        client: Any, doctor: Any, patient: Any, django_capture_on_commit_callbacks: Any) -> None:
+    fu = record(doctor, patient, django_capture_on_commit_callbacks)
+    login_verified(client, doctor)
+    assert 'id="followup-referral"' not in client.get(f"/followups/{fu.pk}/").content.decode()
+    assert client.get(f"/api/v1/followups/{fu.pk}").json()["referral"] is None

@@ -210,12 +210,25 @@ def test_deadlines_follow_the_official_calendar_and_register_numbers_continue() 
     _build(150)
     reports = list(CaseReport.objects.filter(patient__submission_key__startswith="synth:5:").select_related("patient"))
     assert reports
+    sources = set()
     for report in reports:
+        sources.add(report.patient.source)
+        assert report.diagnosed_on == report.patient.diagnosed_on
+        assert patient_rules.icd10_errors(report.diagnosis, report.icd10_code, report.co_icd10_code) == []
+        if report.status == "draft":  # a confirmed suspected case's card not entered yet: the clock runs
+            pending = patient_rules.pending_case_report_due(report.diagnosed_on)
+            assert report.patient.source == "community" and report.entered_on is None
+            assert (report.report_deadline, report.late) == (pending.report_deadline, pending.overdue(TODAY))
+            continue
         timing = patient_rules.case_report_timeliness(report.diagnosed_on, report.entered_on, report.received_on)
         assert (report.report_deadline, report.entry_deadline, report.late) == (
             timing.report_deadline, timing.entry_deadline, timing.late)
-        assert report.entered_on == report.patient.registered_on
-        assert patient_rules.icd10_errors(report.diagnosis, report.icd10_code, report.co_icd10_code) == []
+        if report.patient.source == "case_report":  # the card registered the patient
+            assert report.entered_on == report.patient.registered_on
+        else:  # entered by the hospital after confirm_suspected_case registered the patient
+            assert report.patient.source == "community"
+            assert report.patient.registered_on <= report.entered_on <= TODAY
+    assert sources == {"case_report", "community"}
     for record in DischargeRecord.objects.filter(patient__submission_key__startswith="synth:5:"):
         due = add_working_days(record.discharge_date, patient_rules.time_limits()["discharge_report_working_days"])
         assert record.report_deadline == due.date and record.late == (record.reported_on > due.date)

@@ -108,6 +108,9 @@ def test_suspected_cases_follow_the_services_and_confirmed_ones_registered_commu
     # Every community-discovered patient came through exactly one suspected case, and only they did.
     community = {pk for pk, p in patients.items() if p.source == RegistrationSource.COMMUNITY}
     assert sorted(confirmed_patients) == sorted(community)
+    # ... and has the case report confirm_suspected_case opens (entered since, or a draft still).
+    carded = set(CaseReport.objects.filter(patient_id__in=community).values_list("patient_id", flat=True))
+    assert carded == community
     assert statuses[SuspectedStatus.CLOSED] and statuses[SuspectedStatus.CONFIRMED]
     # Of the cases decided inside the window, about SUSPECTED_CONFIRMED were confirmed.
     window = date(TODAY.year - 3, TODAY.month, TODAY.day)

@@ -79,11 +79,13 @@ def api_values(user: Any, obj: models.Model) -> dict[str, Any]:
     return out
 
 
-def _followup_out(user: Any, fu: FollowUp, *, replayed: bool = False) -> dict[str, Any]:
+def _followup_out(user: Any, fu: FollowUp, *, replayed: bool = False, one: bool = True) -> dict[str, Any]:
+    """A follow-up as ``user`` may see it; ``one`` (not in lists) adds the referral its decision called for."""
     return {"id": fu.pk, "patient_id": fu.patient_id, "township_code": fu.township_code, "replayed": replayed,
             "fields": api_values(user, fu),
             "medications": [api_values(user, m) for m in fu.medications.all()],
-            "participants": [{**api_values(user, p), "user_id": p.user_id} for p in fu.participants.all()]}
+            "participants": [{**api_values(user, p), "user_id": p.user_id} for p in fu.participants.all()],
+            "referral": services.referral_of(user, fu) if one else None}
 
 
 def _record_out(user: Any, obj: Any) -> dict[str, Any]:
@@ -143,7 +145,7 @@ def followup_list(request: HttpRequest, patient_id: int | None = None, page: int
     rows = list(paged.object_list)
     audit.record_many(AuditAction.LIST, rows, object_type="followups.followup", detail={"via": "api"})
     return {"count": paged.paginator.count, "page": paged.number, "pages": paged.paginator.num_pages,
-            "results": [_followup_out(user, f) for f in rows]}
+            "results": [_followup_out(user, f, one=False) for f in rows]}
 
 
 @router.get("/{int:followup_id}", response=FollowUpSchema, auth=django_auth, url_name="followups_detail")

@@ -15,6 +15,8 @@ A follow-up is never edited in place without a trace. ``correct_followup`` is on
   recomputed, an override still needs its reason), replaces medication and participant lines;
 - when the follow-up is (or was) the patient's latest visit, brings the patient's work-list
   columns in line with the latest visit (last follow-up date and class, next due, danger level);
+- opens the up referral when the corrected visit newly calls for one (``refer``), as recording does
+  (``referrals.services.refer_from_followup``: an open one is reused);
 - audits a ``change`` with the changed field names (never values), and after commit informs
   the township's police when the corrected danger level newly calls for it.
 
@@ -52,6 +54,7 @@ from xinqiao.followups.models import (
     FollowUpRevision,
 )
 from xinqiao.patients.models import Patient
+from xinqiao.referrals import services as referral_services
 
 EDITING_FILE = Path(__file__).resolve().parent / "data" / "editing.json"
 #: Outcomes a correction may touch (a death is the register's; see the module docstring).
@@ -265,27 +268,7 @@ def previous_classification(fu: FollowUp, patient: Patient, on: date) -> int | N
 
 def decide(fu: FollowUp, patient: Patient, data: services.FollowUpInput) -> services.Decision:
     """``services.decide`` for a stored visit: the same rules, the previous visit found without itself."""
-    previous = previous_classification(fu, patient, data.followup_date)
-    proposal = rules.propose(services.rule_input(data, previous))
-    final = data.classification or proposal.classification
-    errors: dict[str, str] = {}
-    if final not in rules.CLASSIFICATIONS:
-        errors["classification"] = _("Choose one of the options.")
-        final = proposal.classification
-    scheduled = rules.next_followup_date(final, data.followup_date, previous)
-    next_date = data.next_followup_date or scheduled
-    if next_date <= data.followup_date:
-        errors["next_followup_date"] = _("The next follow-up must be after this one.")
-    elif next_date > rules.latest_allowed_date(data.followup_date):
-        errors["next_followup_date"] = _("The next follow-up must be within %(months)s months "
-                                         "(at least 4 follow-ups a year).") % {
-            "months": rules.config().max_interval_months}
-    overridden = final != proposal.classification or next_date != proposal.next_followup_date
-    departs = final != proposal.classification or next_date != scheduled
-    if departs and len(data.override_reason.strip()) < services.MIN_REASON_LENGTH:
-        errors["override_reason"] = _("State why you depart from the proposal (at least 4 characters).")
-    actions = rules.actions_for(final, int(data.danger_level or 0), previous)
-    return services.Decision(proposal, previous, final, next_date, actions, overridden, errors)
+    return services.decide(patient, data, previous=previous_classification(fu, patient, data.followup_date))
 
 
 def propose(fu: FollowUp, data: services.FollowUpInput) -> rules.Proposal | None:
@@ -444,8 +427,15 @@ def correct_followup(actor: Any, followup: FollowUp, data: services.FollowUpInpu
                     FollowUpParticipant(followup=fu, role=p["role"], user_id=p["user_id"], name=p["name"])
                     for p in new_lines["participants"]])
             patient_fields = _refresh_patient(patient, fu, was_latest)
-            audit.record(AuditAction.CHANGE, obj=fu, detail={  # field names only, never values
-                "revision": number, "fields": changed, "patient": patient.pk, "patient_fields": patient_fields})
+            opened: dict[str, Any] = {}
+            if fu.needs_referral and not before["needs_referral"]:
+                # As on recording: the corrected visit now calls for a referral (an open one is reused).
+                referral = referral_services.refer_from_followup(actor, fu, patient, urgent=fu.police_notified)
+                opened = {"referral": referral.referral.pk if referral.referral else None,
+                          "referral_created": referral.created}
+            audit.record(AuditAction.CHANGE, obj=fu, detail={  # field names and ids only, never values
+                "revision": number, "fields": changed, "patient": patient.pk, "patient_fields": patient_fields,
+                **opened})
             if fu.police_notified and not before["police_notified"]:
                 transaction.on_commit(lambda: services._notify_police(fu, patient))
     except IntegrityError:

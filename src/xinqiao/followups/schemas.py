@@ -101,6 +101,8 @@ class FollowUpSchema(Schema):
     fields: dict[str, Any]
     medications: list[dict[str, Any]]
     participants: list[dict[str, Any]]
+    #: The referral the decision called for (``services.referral_of``); only on a single follow-up.
+    referral: dict[str, Any] | None = None
 
 
 class FollowUpPage(Schema):

@@ -382,9 +382,17 @@ class Decision:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def decide(patient: Patient, data: FollowUpInput) -> Decision:
-    """Run the rules on a visit and apply the doctor's choices; ``errors`` holds override problems."""
-    previous = previous_classification(patient, data.followup_date)
+_LOOK_UP = object()
+
+
+def decide(patient: Patient, data: FollowUpInput, *, previous: Any = _LOOK_UP) -> Decision:
+    """Run the rules on a visit and apply the doctor's choices; ``errors`` holds override problems.
+
+    ``previous`` is the classification of the visit before this one, looked up when not given (a
+    correction gives it, because a stored visit must not count as its own previous one).
+    """
+    if previous is _LOOK_UP:
+        previous = previous_classification(patient, data.followup_date)
     proposal = rules.propose(rule_input(data, previous))
     final = data.classification or proposal.classification
     errors: dict[str, str] = {}

@@ -134,6 +134,9 @@ def followup_create(request: HttpRequest, patient_id: int) -> HttpResponse:
             else:
                 if created:
                     messages.success(request, _("The follow-up was recorded."))
+                    referral = services.referral_of(request.user, followup)
+                    if referral and referral["message"]:
+                        messages.warning(request, referral["message"])
                 return redirect("followups:followup_detail", pk=followup.pk)
         status = 400
     audit.record(AuditAction.VIEW, obj=patient, detail={"via": "followup_form"})
@@ -201,6 +204,7 @@ def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "overridden": followup.overridden and "classification" in shown,
         "revisions": history(user, followup),
         "can_correct": corrections.may_correct(user, followup),
+        "referral": services.referral_of(user, followup),
     })
 
 

@@ -21,7 +21,8 @@ What one synthetic patient is:
   transfer; a 个人信息补充表 (``PersonalSupplement``) for most; the status history
   (``StatusChange``: registration, admissions, discharges, loss, move, death);
 - for a community-discovered patient, the ``SuspectedCase`` that registered them (found, referred,
-  confirmed on the diagnosis date, with its ``SuspectedCaseEvent`` history); now and then a
+  confirmed on the diagnosis date, with its ``SuspectedCaseEvent`` history) and the case report
+  the confirmation opens (entered by the hospital since, or still a draft); now and then a
   suspected case that is not a patient (closed as not a case, or still reported or referred), with
   its own ``core.Person``; sometimes a ``Transfer`` to or from another township of the plan
   (accepted: the patient is the receiving township's since, with the history row
@@ -415,7 +416,7 @@ CASE_REPORT_COLUMNS = (
     "person_id", "patient_id", "region_id", "province_code", "city_code", "county_code", "township_code",
     "report_type", "diagnosis", "icd10_code", "co_icd10_code", "diagnosing_hospital_id", "diagnosed_on",
     "onset_date", "prior_danger", "brought_by", "reporting_unit_id", "entry", "received_on", "entered_on",
-    "report_deadline", "entry_deadline", "late", "deadline_uncertain",
+    "report_deadline", "entry_deadline", "late", "deadline_uncertain", "status",
 )
 SUPPLEMENT_COLUMNS = (
     "patient_id", "region_id", "province_code", "city_code", "county_code", "township_code", "guardian_name",
@@ -663,6 +664,11 @@ class Chunk:
     followups: int
 
 
+@lru_cache(maxsize=8192)
+def _pending_due(diagnosed_on: date) -> Any:
+    return rules.pending_case_report_due(diagnosed_on)
+
+
 @lru_cache(maxsize=65536)
 def _case_timeliness(diagnosed_on: date, entered_on: date, received_on: date | None) -> Any:
     return rules.case_report_timeliness(diagnosed_on, entered_on, received_on)
@@ -790,8 +796,12 @@ class Generator:
                     received.isoformat() if received else NULL, registered.isoformat(),
                     timing.report_deadline.isoformat(),
                     timing.entry_deadline.isoformat() if timing.entry_deadline else NULL,
-                    "1" if timing.late else "0", "0" if timing.certain else "1",
+                    "1" if timing.late else "0", "0" if timing.certain else "1", "entered",
                 )) + suffix["case"])
+            elif source == RegistrationSource.COMMUNITY and town.hospital_id is not None:
+                # The card a confirmed suspected case still needs (confirm_suspected_case opens a draft).
+                has_case = self.community_card(moves, cases, person_id, patient_id, region, town, subject,
+                                               diagnosis, icd, co_icd)
 
             # 个人信息补充表: filled in by the clinic for most patients soon after registration.
             filled = registered + timedelta(days=rng.randint(0, 30))
@@ -861,6 +871,38 @@ class Generator:
             if moves.random() < SUSPECTED_OTHER_PER_PATIENT:
                 self.other_case(moves, out, i, index, town, doctor)
         return Chunk(index=chunk_no, lines=out, register=register, patients=last - first, followups=followups)
+
+    def community_card(self, rng: random.Random, cases: list[str], person_id: int, patient_id: int, region: str,
+                       town: Town, subject: Any, diagnosis: str, icd: str, co_icd: str) -> bool:
+        """The 发病报告卡 of a confirmed suspected case: ``confirm_suspected_case`` opens it as a draft
+        (its clock running from the diagnosis); the hospital enters it within 10 working days (8 %
+        later). Still a draft when that is after today. Returns whether it was entered (its
+        dangerous behaviours are then known)."""
+        today, diagnosed, registered = self.plan.today, subject.diagnosed_on, subject.registered_on
+        late = rng.random() < 0.08
+        entered = max(registered, diagnosed + timedelta(days=rng.randint(15, 45) if late else rng.randint(1, 14)))
+        prior = [rng.choice(("minor_trouble", "other_harm", "self_harm"))] if (
+            subject.prior_incident or subject.initial_danger >= 3) else []
+        if subject.prior_incident:
+            prior.append("trouble")
+        head = (f"{person_id}\t{patient_id}\t{region}\t{{}}\t{diagnosis}\t{icd}\t{co_icd}\t{town.hospital_id}\t"
+                f"{diagnosed.isoformat()}\t")
+        onset = (diagnosed - timedelta(days=rng.randint(30, 3000))).isoformat()
+        report_type, brought_by = "1" if rng.random() < 0.7 else "2", str(rng.choice((1, 2, 2, 3, 5)))
+        if entered <= today:
+            timing = _case_timeliness(diagnosed, entered, None)
+            cases.append(head.format(report_type) + "\t".join((
+                onset, _json(sorted(prior)), brought_by, str(town.hospital_id), "online", NULL, entered.isoformat(),
+                timing.report_deadline.isoformat(), NULL, "1" if timing.late else "0",
+                "0" if timing.certain else "1", "entered",
+            )) + self.plan.suffix["case"])
+            return True
+        due = _pending_due(diagnosed)
+        cases.append(head.format(NULL) + "\t".join((
+            NULL, "[]", NULL, str(town.hospital_id), "online", NULL, NULL, due.report_deadline.isoformat(), NULL,
+            "1" if due.overdue(today) else "0", "0" if due.certain else "1", "draft",
+        )) + self.plan.suffix["case"])
+        return False
 
     # -- 迁居 inside the deployment (patients.services.request_transfer / accept_transfer / decline_transfer) --
 
