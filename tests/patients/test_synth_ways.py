@@ -227,7 +227,7 @@ def test_open_rows_are_answered_by_the_real_services(monkeypatch: pytest.MonkeyP
     from bench.lookup import bench_user
 
     monkeypatch.setattr(services, "_today", lambda: TODAY)
-    _build(400, transfers_per_year=0.3)
+    _build(400, transfers_per_year=1.0)  # about 8 pending
     centre = bench_user("synth_centre", "mhc_staff", COUNTY)  # answers for every township of the county
     pending = list(Transfer.objects.filter(submission_key__startswith=PREFIX, status=TransferStatus.PENDING))
     assert len(pending) >= 2

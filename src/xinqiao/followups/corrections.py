@@ -384,19 +384,7 @@ def correct_followup(actor: Any, followup: FollowUp, data: services.FollowUpInpu
             was_latest = _latest_visit_id(patient) == fu.pk
             _apply(fu, data)
             if fu.outcome == Outcome.VISITED:
-                decision = decide(fu, patient, data)
-                if decision.errors:
-                    raise ValidationError(decision.errors)
-                fu.previous_classification = decision.previous
-                fu.proposed_classification = decision.proposal.classification
-                fu.proposed_next_date = decision.proposal.next_followup_date
-                fu.proposed_actions = list(decision.proposal.actions)
-                fu.classification = decision.classification
-                fu.next_followup_date = decision.next_followup_date
-                fu.actions = list(decision.actions)
-                fu.override_reason = data.override_reason.strip() if decision.overridden else ""
-                fu.needs_referral = rules.REFER in decision.actions
-                fu.police_notified = before["police_notified"] or rules.NOTIFY_POLICE in decision.actions
+                services.apply_decision(fu, decide(fu, patient, data), data, police_notified=before["police_notified"])
             drugs = services.medication_errors(data.medications)[1] if fu.outcome == Outcome.VISITED else {}
             new_lines = {
                 "medications": [{"drug_id": m.drug_id,

@@ -415,6 +415,25 @@ def decide(patient: Patient, data: FollowUpInput, *, previous: Any = _LOOK_UP) -
     return Decision(proposal, previous, final, next_date, actions, overridden, errors)
 
 
+def apply_decision(fu: FollowUp, decision: Decision, data: FollowUpInput, *, police_notified: bool = False) -> None:
+    """Write a visit's decision on the follow-up (unsaved); raises ``ValidationError`` on its errors.
+
+    ``police_notified`` keeps an earlier notification (a correction never un-informs the police).
+    """
+    if decision.errors:
+        raise ValidationError(decision.errors)
+    fu.previous_classification = decision.previous
+    fu.proposed_classification = decision.proposal.classification
+    fu.proposed_next_date = decision.proposal.next_followup_date
+    fu.proposed_actions = list(decision.proposal.actions)
+    fu.classification = decision.classification
+    fu.next_followup_date = decision.next_followup_date
+    fu.actions = list(decision.actions)
+    fu.override_reason = data.override_reason.strip() if decision.overridden else ""
+    fu.needs_referral = rules.REFER in decision.actions
+    fu.police_notified = police_notified or rules.NOTIFY_POLICE in decision.actions
+
+
 def propose_for(patient: Patient, data: FollowUpInput) -> rules.Proposal | None:
     """The engine's proposal for a (possibly incomplete) visit on the form; ``None`` while the items
     the rules need are missing."""
@@ -664,19 +683,7 @@ def record_followup(actor: Any, patient: Patient, data: FollowUpInput, *, key: s
             # written below cannot change under a concurrent follow-up of the same patient.
             locked = Patient.objects.select_for_update().get(pk=patient.pk)
             if visit:
-                decision = decide(locked, data)
-                if decision.errors:
-                    raise ValidationError(decision.errors)
-                fu.previous_classification = decision.previous
-                fu.proposed_classification = decision.proposal.classification
-                fu.proposed_next_date = decision.proposal.next_followup_date
-                fu.proposed_actions = list(decision.proposal.actions)
-                fu.classification = decision.classification
-                fu.next_followup_date = decision.next_followup_date
-                fu.actions = list(decision.actions)
-                fu.override_reason = data.override_reason.strip() if decision.overridden else ""
-                fu.needs_referral = rules.REFER in decision.actions
-                fu.police_notified = rules.NOTIFY_POLICE in decision.actions
+                apply_decision(fu, decide(locked, data), data)
             fu.save()
             FollowUpMedication.objects.bulk_create([
                 FollowUpMedication(followup=fu, drug_id=line.drug_id,

@@ -108,8 +108,8 @@ class DiagnosisFieldsMixin(forms.Form):
                               diagnosed_on=d.get("diagnosed_on"))
 
 
-class CaseReportForm(DiagnosisFieldsMixin, PersonFieldsForm):
-    """严重精神障碍发病报告卡."""
+class CaseCardFields(forms.Form):
+    """The 发病报告卡's own items, shared by the full card and the entry of a draft."""
 
     report_type = _coded(ReportType.choices, _("report type"), required=True)
     onset_date = forms.DateField(label=_("first onset"), required=False, widget=_date())
@@ -125,6 +125,14 @@ class CaseReportForm(DiagnosisFieldsMixin, PersonFieldsForm):
                                                    required=False,
                                                    help_text=_("Leave empty: the health centre of the township."))
 
+    def _set_up_card(self, user: Any) -> None:
+        self.fields["managing_organisation"].queryset = clinics(user)  # type: ignore[attr-defined]
+        self.fields["prior_danger"].widget.attrs.pop("class", None)
+
+
+class CaseReportForm(CaseCardFields, DiagnosisFieldsMixin, PersonFieldsForm):
+    """严重精神障碍发病报告卡."""
+
     field_order = ["form_key", "name", "id_type", "id_number", "sex", "birth_date", "region_code", "phone",
                    "address", "report_type", "diagnosis", "icd10_code", "co_icd10_code", "diagnosing_hospital",
                    "diagnosed_on", "onset_date", "prior_danger", "brought_by", "danger_level", "entry",
@@ -133,8 +141,7 @@ class CaseReportForm(DiagnosisFieldsMixin, PersonFieldsForm):
     def __init__(self, *args: Any, user: Any, draft: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.set_user(user)
-        self.fields["managing_organisation"].queryset = clinics(user)  # type: ignore[attr-defined]
-        self.fields["prior_danger"].widget.attrs.pop("class", None)
+        self._set_up_card(user)
         if draft:  # a draft may be saved before the report type and who brought the patient are known
             for name in ("report_type", "brought_by"):
                 self.fields[name].required = False
@@ -150,27 +157,15 @@ class CaseReportForm(DiagnosisFieldsMixin, PersonFieldsForm):
         )
 
 
-class CaseReportCompleteForm(KeyedForm):
+class CaseReportCompleteForm(CaseCardFields, KeyedForm):
     """Enter a draft case report: what the card still needs (person and diagnosis are the draft's)."""
 
-    report_type = _coded(ReportType.choices, _("report type"), required=True)
-    onset_date = forms.DateField(label=_("first onset"), required=False, widget=_date())
-    prior_danger = forms.MultipleChoiceField(label=_("prior dangerous behaviour"), choices=DangerBehaviour.choices,
-                                             required=False, widget=forms.CheckboxSelectMultiple,
-                                             help_text=_("Leave empty for none."))
-    brought_by = _coded(BroughtBy.choices, _("brought to hospital by"), required=True)
-    danger_level = _coded(DangerLevel.choices, _("danger level"), required=True)
-    entry = forms.ChoiceField(label=_("entry"), choices=ReportEntry.choices, initial=ReportEntry.ONLINE)
-    received_on = forms.DateField(label=_("written report received on"), required=False, widget=_date(),
-                                  help_text=_("Only for a written report entered by the county centre."))
-    managing_organisation = forms.ModelChoiceField(label=_("managing clinic"), queryset=Organisation.objects.none(),
-                                                   required=False,
-                                                   help_text=_("Leave empty: the health centre of the township."))
+    field_order = ["form_key", "report_type", "onset_date", "prior_danger", "brought_by", "danger_level", "entry",
+                   "received_on", "managing_organisation"]
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["managing_organisation"].queryset = clinics(user)  # type: ignore[attr-defined]
-        self.fields["prior_danger"].widget.attrs.pop("class", None)
+        self._set_up_card(user)
 
     def to_case_report(self, base: CaseReportInput) -> CaseReportInput:
         """``base`` (``services.draft_input``) completed with the form."""

@@ -4,8 +4,10 @@ Sources: 《严重精神障碍管理治疗工作规范（2018年版）》 — �
 精神卫生专业机构, and 应急处置 with its four situations (伤害自身行为或危险; 危害公共安全或他人安全的
 行为或危险; 病情复发、精神状况明显恶化; 与精神疾病药物相关的急性不良反应) and its record form with the
 fields 报告人身份, 处置缘由, 主要处置措施, 公安人员, 精防医生, 精神科医师, 诊断, 处置效果, 处置对象类别
-(``shared/DOMAIN.md`` §4). The integer values are the codes of the paper form, so a filled form, an
-export and the API agree.
+(``shared/DOMAIN.md`` §4). The field names are the form's. The coded options of 报告人身份, 处置效果 and
+处置对象类别 were reconstructed from the 规范's text: no official copy of the form's option list was
+at hand (searched 2026-11-24 without result), so they are data here, in one place, to be checked
+against the printed form; the integers are what a filled form, an export and the API share.
 """
 
 from __future__ import annotations
