@@ -31,12 +31,11 @@ import json
 import os
 import random
 import resource
-import tempfile
 import time
 from datetime import date, timedelta
 from typing import Any
 
-from bench.import_bench import COUNTY, _actor, _rows, _setup_django, _xlsx, log
+from bench.import_bench import COUNTY, _actor, _rows, _setup_django, _xlsx, log, throwaway_database
 
 SYMPTOMS = (1, 2, 3, 4, 5, 10, 11)
 DRUGS = ("利培酮", "奥氮平", "阿立哌唑", "喹硫平", "氯氮平", "某自购药")
@@ -111,16 +110,8 @@ def run(patients: int = 2000, seed: int = 1) -> dict[str, Any]:
     from xinqiao.paperwork.services import import_spreadsheet
 
     loadavg = round(os.getloadavg()[0], 2)
-    settings_dict = connection.settings_dict
     vendor = connection.vendor
-    tmp = tempfile.mkdtemp(prefix="xinqiao-bench-followup-import-")
-    settings_dict.setdefault("TEST", {})
-    settings_dict["TEST"] = {**settings_dict["TEST"], "NAME": f"{tmp}/bench.sqlite3" if vendor == "sqlite"
-                             else f"xinqiao_bench_fuimport_{os.getpid()}"}
-    old_name = settings_dict["NAME"]
-    log(f"creating and migrating a throw-away {vendor} database")
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with throwaway_database("fuimport"):
         with translation.override("zh-hans"):
             townships = list(Region.objects.filter(parent_id=COUNTY, level=RegionLevel.TOWNSHIP)
                              .order_by("code").values_list("code", flat=True))
@@ -151,9 +142,6 @@ def run(patients: int = 2000, seed: int = 1) -> dict[str, Any]:
             }
             again = import_spreadsheet(actor, "followups", "followups-again.xlsx", content)
             result["reimport_same_file_status"] = again.status
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
-        settings_dict["NAME"] = old_name
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     result.update({"database": vendor, "seed": seed, "loadavg_1m": loadavg})
     return result

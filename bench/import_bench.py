@@ -40,6 +40,8 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -171,6 +173,28 @@ def _setup_django() -> None:
         django.setup()
 
 
+@contextmanager
+def throwaway_database(label: str) -> Iterator[str]:
+    """A migrated database for one run on the configured server (``xinqiao_bench_<label>_<pid>``; a
+    temporary SQLite file elsewhere), dropped afterwards; yields its name."""
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    vendor = connection.vendor
+    tmp = tempfile.mkdtemp(prefix=f"xinqiao-bench-{label}-")
+    settings_dict.setdefault("TEST", {})
+    settings_dict["TEST"] = {**settings_dict["TEST"], "NAME": f"{tmp}/bench.sqlite3" if vendor == "sqlite"
+                             else f"xinqiao_bench_{label}_{os.getpid()}"}
+    old_name = settings_dict["NAME"]
+    log(f"creating and migrating a throw-away {vendor} database")
+    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        yield test_name
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
+        settings_dict["NAME"] = old_name
+
+
 def _actor(townships: list[str]) -> Any:
     from django.contrib.auth.models import Group
 
@@ -229,16 +253,8 @@ def run(patients: int = 20000, seed: int = 1, skip_csv: bool = False) -> dict[st
     from xinqiao.paperwork.patient_import import COLUMNS
 
     loadavg = round(os.getloadavg()[0], 2)
-    settings_dict = connection.settings_dict
     vendor = connection.vendor
-    tmp = tempfile.mkdtemp(prefix="xinqiao-bench-import-")
-    settings_dict.setdefault("TEST", {})
-    settings_dict["TEST"] = {**settings_dict["TEST"],
-                             "NAME": f"{tmp}/bench.sqlite3" if vendor == "sqlite" else f"xinqiao_bench_import_{os.getpid()}"}
-    old_name = settings_dict["NAME"]
-    log(f"creating and migrating a throw-away {vendor} database")
-    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with throwaway_database("import") as test_name:
         townships = list(Region.objects.filter(parent_id=COUNTY, level=RegionLevel.TOWNSHIP)
                          .order_by("code").values_list("code", flat=True))
         actor = _actor(townships)
@@ -283,9 +299,6 @@ def run(patients: int = 20000, seed: int = 1, skip_csv: bool = False) -> dict[st
             "reimport_created": again.rows_created + same_rows.rows_created,
             "reimport_skipped": same_rows.rows_skipped,
         })
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
-        settings_dict["NAME"] = old_name
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     result.update({"database": vendor, "database_name": test_name if vendor != "sqlite" else "(temporary file)",
                    "seed": seed, "loadavg_1m": loadavg, "target_per_s": TARGET_PER_S,
