@@ -363,6 +363,24 @@ def test_history_is_masked_as_the_follow_up(client: Any, doctor: Any, cast: dict
     assert client.get(f"/followups/{fu.pk}/").status_code == 404
 
 
+def test_api_detail_lists_the_history_masked_as_the_page(client: Any, doctor: Any, cast: dict[str, Any],
+                                                         patient: Any) -> None:
+    login_verified(client, doctor)
+    fu = _recorded(client, patient)
+    assert client.get(f"/api/v1/followups/{fu.pk}").json()["revisions"] == []
+    assert client.post(f"/followups/{fu.pk}/correct/",
+                       _corrected_post(fu, danger_level="3", adherence="2", **{"med-0-dose": "4"})).status_code == 302
+    [mine] = client.get(f"/api/v1/followups/{fu.pk}").json()["revisions"]
+    assert (mine["number"], mine["by_id"], mine["reason"]) == (1, doctor.pk, REASON)
+    assert any("利培酮 2×" in change["previous"] for change in mine["changes"])
+    login_verified(client, cast["regulator"])
+    [theirs] = client.get(f"/api/v1/followups/{fu.pk}").json()["revisions"]
+    shown = " ".join(f"{c['label']} {c['previous']}" for c in theirs["changes"])
+    assert "危险性" in shown and "利培酮" not in shown and "服药依从性" not in shown
+    listed = client.get(f"/api/v1/followups/?patient_id={patient.pk}").json()["results"]
+    assert [row["revisions"] for row in listed] == [None]
+
+
 def test_page_answers_403_for_roles_and_outside_the_window_404_outside_scope(client: Any, doctor: Any,
                                                                              cast: dict[str, Any],
                                                                              patient: Any) -> None:

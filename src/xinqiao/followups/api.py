@@ -33,6 +33,7 @@ from xinqiao.core.masks import Visibility, pii_fields, visibility
 from xinqiao.core.models import AuditAction
 from xinqiao.core.scope import get_scoped_or_404
 from xinqiao.followups import corrections, rules, services
+from xinqiao.followups.display import history
 from xinqiao.followups.models import DischargeRecord, FollowUp, HealthCheck, MedicationCatalogue
 from xinqiao.followups.schemas import (
     CorrectionOutSchema,
@@ -85,7 +86,16 @@ def _followup_out(user: Any, fu: FollowUp, *, replayed: bool = False, one: bool 
             "fields": api_values(user, fu),
             "medications": [api_values(user, m) for m in fu.medications.all()],
             "participants": [{**api_values(user, p), "user_id": p.user_id} for p in fu.participants.all()],
-            "referral": services.referral_of(user, fu) if one else None}
+            "referral": services.referral_of(user, fu) if one else None,
+            "revisions": _revisions_out(user, fu) if one else None}
+
+
+def _revisions_out(user: Any, fu: FollowUp) -> list[dict[str, Any]]:
+    """The correction history as the page shows it (``display.history``), newest first."""
+    return [{"number": r["number"], "at": r["at"].isoformat(), "by_id": r["by"].pk if r["by"] else None,
+             "reason": r["reason"], "changes": [{"label": str(label), "previous": str(value)}
+                                                for label, value in r["changes"]]}
+            for r in history(user, fu)]
 
 
 def _record_out(user: Any, obj: Any) -> dict[str, Any]:

@@ -103,6 +103,8 @@ class FollowUpSchema(Schema):
     participants: list[dict[str, Any]]
     #: The referral the decision called for (``services.referral_of``); only on a single follow-up.
     referral: dict[str, Any] | None = None
+    #: Corrections, newest first, masked as the follow-up (``display.history``); only on a single follow-up.
+    revisions: list[dict[str, Any]] | None = None
 
 
 class FollowUpPage(Schema):

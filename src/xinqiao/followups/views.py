@@ -9,13 +9,11 @@ page that shows a patient's record is audited.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -24,11 +22,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from xinqiao.core import audit
 from xinqiao.core import services as core_services
-from xinqiao.core.masks import Visibility, present, visibility
+from xinqiao.core.masks import present
 from xinqiao.core.models import AuditAction
 from xinqiao.core.scope import get_scoped_or_404
 from xinqiao.followups import corrections, exports, labels, rules, services
 from xinqiao.followups.codes import Outcome
+from xinqiao.followups.display import history, rows
 from xinqiao.followups.forms import (
     CorrectionForm,
     DischargeForm,
@@ -42,12 +41,10 @@ from xinqiao.followups.forms import (
     medication_lines,
     participant_lines,
 )
-from xinqiao.followups.models import DischargeRecord, FollowUp, FollowUpMedication, HealthCheck
+from xinqiao.followups.models import DischargeRecord, FollowUp, HealthCheck
 from xinqiao.patients.models import Patient
 
 LIST_LIMIT = 200
-JSON_LABELS: dict[str, Callable[[Any], list[str]]] = {"symptoms": labels.symptom_labels, "rehab_measures": labels.rehab_labels,
-               "actions": labels.action_labels, "proposed_actions": labels.action_labels}
 
 
 def _require(request: HttpRequest, perm: str) -> None:
@@ -62,24 +59,6 @@ def _key(request: HttpRequest, form: Any) -> str:
 def patient_header(user: Any, patient: Patient) -> dict[str, Any]:
     """What the page header shows of the patient (masked per role)."""
     return {"patient": patient, "person": present(user, patient.person), "record": present(user, patient)}
-
-
-def rows(obj: models.Model, shown: dict[str, Any]) -> list[tuple[str, Any]]:
-    """(label, display value) for the fields the user may see, in model order."""
-    out = []
-    for f in obj._meta.get_fields():
-        name = getattr(f, "name", "")
-        if name not in shown:
-            continue
-        value = shown[name]
-        if name in JSON_LABELS and isinstance(value, list):
-            value = "、".join(JSON_LABELS[name](value)) or "—"
-        elif isinstance(value, bool):
-            value = _("yes") if value else _("no")
-        elif value in (None, "", []):
-            value = "—"
-        out.append((str(getattr(f, "verbose_name", name)), value))
-    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -206,31 +185,6 @@ def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_correct": corrections.may_correct(user, followup),
         "referral": services.referral_of(user, followup),
     })
-
-
-def history(user: Any, followup: FollowUp) -> list[dict[str, Any]]:
-    """The follow-up's revisions, newest first: who, when, why, and the previous values of what changed,
-    masked as the follow-up (``present`` on the snapshot; hidden categories left out)."""
-    out = []
-    for revision in followup.revisions.select_related("created_by").order_by("-number"):
-        values = revision.values
-        previous = corrections.as_followup(values)
-        fields = [name for name in revision.changed if name in FollowUp.PII_FIELDS]
-        changes = rows(previous, present(user, previous, fields=fields))
-        meds, parts = corrections.lines_of(values)
-        if "medications" in revision.changed and visibility(
-                user, FollowUpMedication.PII_FIELDS["drug_name"]) != Visibility.HIDDEN:
-            lines = [present(user, m) for m in meds]
-            changes.append((_("Medication"), "；".join(
-                f"{m['drug_name']} {m['times']}×{m['period']} {m['dose']} {m['unit']}" for m in lines) or "—"))
-        if "participants" in revision.changed:
-            shown_parts = [present(user, p) for p in parts]
-            if any(shown_parts):
-                changes.append((_("Participants"), "；".join(
-                    f"{p.get('role', '')} {p.get('name', '')}".strip() for p in shown_parts) or "—"))
-        out.append({"number": revision.number, "at": revision.created_at, "by": revision.created_by,
-                    "reason": present(user, revision).get("reason"), "changes": changes})
-    return out
 
 
 # --------------------------------------------------------------------------------------------------
