@@ -340,6 +340,18 @@ def allocate_ids(stream: CopyStream | SyncStream, model: type[models.Model], cou
     return stream.submit(job)
 
 
+def _copy_table(model: type[models.Model], keys: list[str], with_ids: bool,
+                tables: dict[Any, CopyTable] | None) -> CopyTable:
+    """The ``CopyTable`` of a model and key set, from the caller's cache when it keeps one."""
+    cache_key = (model, tuple(keys), with_ids)
+    table = tables.get(cache_key) if tables is not None else None
+    if table is None:
+        table = CopyTable(model, keys, with_ids=with_ids)
+        if tables is not None:
+            tables[cache_key] = table
+    return table
+
+
 def write_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], stream: CopyStream | SyncStream, *,
                ids: Sequence[int] | None = None, tables: dict[Any, CopyTable] | None = None) -> list[int] | None:
     """Queue ``rows`` of ``model`` on the stream: COPY with the given ``ids`` (from ``allocate_ids``),
@@ -355,12 +367,7 @@ def write_rows(model: type[models.Model], rows: Sequence[dict[str, Any]], stream
     keys: dict[str, None] = {}
     for row in rows:
         keys.update(dict.fromkeys(row))
-    cache_key = (model, tuple(keys), ids is not None)
-    table = tables.get(cache_key) if tables is not None else None
-    if table is None:
-        table = CopyTable(model, list(keys), with_ids=ids is not None)
-        if tables is not None:
-            tables[cache_key] = table
+    table = _copy_table(model, list(keys), ids is not None, tables)
     stream.put(table.sql, table.lines(ids, rows).encode("utf-8"))
     return list(ids) if ids is not None else None
 
@@ -375,11 +382,6 @@ def write_columns(model: type[models.Model], count: int, columns: dict[str, Any]
         same = {k: v.value for k, v in columns.items() if isinstance(v, Same)}
         return write_rows(model, [{**same, **{k: v[i] for k, v in plain.items() if v[i] is not _MISSING}}
                                   for i in range(count)], stream)
-    cache_key = (model, tuple(columns), ids is not None)
-    table = tables.get(cache_key) if tables is not None else None
-    if table is None:
-        table = CopyTable(model, list(columns), with_ids=ids is not None)
-        if tables is not None:
-            tables[cache_key] = table
+    table = _copy_table(model, list(columns), ids is not None, tables)
     stream.put(table.sql, table.lines_columns(ids, count, columns).encode("utf-8"))
     return list(ids) if ids is not None else None
